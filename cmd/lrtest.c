@@ -1,0 +1,245 @@
+/*
+ * lrtest - run an LR range test and write the range CSV.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_csv.h"
+#include "sc_io.h"
+#include "sc_opt.h"
+#include "sc_train.h"
+#include "tool.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: lrtest [--sweep linear|exp] [--min-lr LR] [--max-lr LR]\n"
+"              [--iters N] [--momentum M] [--smooth BETA]\n"
+"              [--stop-factor K] [--no-stop] [--eval-every K]\n"
+"              [--eval-size N] [--data NAME|DIR] [--model mlp]\n"
+"              [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
+"              [--threads N] [--weight-decay WD] [--nesterov]\n"
+"              [-o FILE] [-q]\n");
+}
+
+enum {
+	OPT_CONFIG = 256, OPT_SWEEP, OPT_MIN_LR, OPT_MAX_LR, OPT_ITERS,
+	OPT_MOM, OPT_SMOOTH, OPT_STOP_FACTOR, OPT_NO_STOP, OPT_EVAL_EVERY,
+	OPT_EVAL_SIZE,
+};
+
+static const struct option options[] = {
+	/* Shared with train: see sc_train_option. */
+	{ "data", required_argument, NULL, OPT_CONFIG },
+	{ "model", required_argument, NULL, OPT_CONFIG },
+	{ "hidden", required_argument, NULL, OPT_CONFIG },
+	{ "batch", required_argument, NULL, OPT_CONFIG },
+	{ "drop-last", no_argument, NULL, OPT_CONFIG },
+	{ "seed", required_argument, NULL, OPT_CONFIG },
+	{ "threads", required_argument, NULL, OPT_CONFIG },
+	{ "weight-decay", required_argument, NULL, OPT_CONFIG },
+	{ "nesterov", no_argument, NULL, OPT_CONFIG },
+
+	{ "sweep", required_argument, NULL, OPT_SWEEP },
+	{ "min-lr", required_argument, NULL, OPT_MIN_LR },
+	{ "max-lr", required_argument, NULL, OPT_MAX_LR },
+	{ "iters", required_argument, NULL, OPT_ITERS },
+	{ "momentum", required_argument, NULL, OPT_MOM },
+	{ "smooth", required_argument, NULL, OPT_SMOOTH },
+	{ "stop-factor", required_argument, NULL, OPT_STOP_FACTOR },
+	{ "no-stop", no_argument, NULL, OPT_NO_STOP },
+	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
+	{ "eval-size", required_argument, NULL, OPT_EVAL_SIZE },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	struct sc_train_config cfg;
+	struct sc_range_config rc;
+	const char *output;
+	int quiet;
+};
+
+static int
+parse_option(int c, const char *name, const char *arg, struct args *a)
+{
+	struct sc_range_config *rc = &a->rc;
+
+	switch (c) {
+	case OPT_CONFIG:
+		return sc_train_option(&a->cfg, name, arg);
+	case OPT_SWEEP:
+		if (strcmp(arg, "linear") == 0)
+			rc->sweep = SC_SWEEP_LINEAR;
+		else if (strcmp(arg, "exp") == 0)
+			rc->sweep = SC_SWEEP_EXP;
+		else
+			return sc_fail("--sweep: expected linear or exp, not "
+			    "'%s'", arg);
+		return 0;
+	case OPT_MIN_LR:
+		return sc_opt_positive("--min-lr", arg, &rc->min_lr);
+	case OPT_MAX_LR:
+		return sc_opt_positive("--max-lr", arg, &rc->max_lr);
+	case OPT_ITERS:
+		return sc_opt_long("--iters", arg, 2, 1L << 40, &rc->n_iters);
+	case OPT_MOM:
+		return sc_opt_double("--momentum", arg, 0.0, 0.999999999,
+		    &rc->momentum);
+	case OPT_SMOOTH:
+		return sc_opt_double("--smooth", arg, 0.0, 0.999999,
+		    &rc->smooth);
+	case OPT_STOP_FACTOR:
+		return sc_opt_double("--stop-factor", arg, 1.000001, 1e12,
+		    &rc->stop_factor);
+	case OPT_NO_STOP:
+		rc->no_stop = 1;
+		return 0;
+	case OPT_EVAL_EVERY:
+		return sc_opt_long("--eval-every", arg, 0, 1L << 40,
+		    &rc->eval_every);
+	case OPT_EVAL_SIZE:
+		return sc_opt_int("--eval-size", arg, 1, 1 << 30,
+		    &rc->eval_size);
+	case 'o':
+		a->output = arg;
+		return 0;
+	case 'q':
+		a->quiet = 1;
+		return 0;
+	}
+	return sc_fail("unexpected option");
+}
+
+struct run {
+	struct sc_csv_writer w;
+	struct sc_progress progress;
+	const char *out_name;
+};
+
+static int
+on_row(void *ctx, const struct sc_range_row *r)
+{
+	struct run *run = ctx;
+	struct sc_csv_writer *w = &run->w;
+
+	sc_csv_put_long(w, r->iter);
+	sc_csv_put_double(w, r->lr);
+	sc_csv_put_float(w, (float)r->loss);
+	sc_csv_put_float(w, (float)r->smooth_loss);
+	sc_csv_put_float(w, (float)r->acc);
+	if (r->scored) {
+		sc_csv_put_float(w, (float)r->val_loss);
+		sc_csv_put_float(w, (float)r->val_acc);
+	} else {
+		sc_csv_put_empty(w);
+		sc_csv_put_empty(w);
+	}
+	if (sc_csv_end_row(w) < 0)
+		return sc_fail("%s: write failed", run->out_name);
+	return 0;
+}
+
+static void
+on_update(void *ctx, long done, long total)
+{
+	struct run *run = ctx;
+
+	sc_progress_update(&run->progress, done, total);
+}
+
+static int
+run_test(const struct args *a, struct sc_trainer *tr)
+{
+	char reason[256];
+	struct sc_out out;
+	struct run run;
+
+	if (sc_out_open(&out, a->output) < 0)
+		return -1;
+	memset(&run, 0, sizeof(run));
+	sc_csv_writer_init(&run.w, out.f);
+	sc_progress_start(&run.progress, a->quiet ? NULL : stderr, "lrtest");
+	run.out_name = sc_out_name(&out);
+	if (sc_csv_header(&run.w, sc_range_columns) < 0 ||
+	    sc_range_run(tr, &a->rc, on_row, on_update, &run, reason,
+	    sizeof(reason)) < 0) {
+		sc_progress_clear(&run.progress);
+		sc_out_abort(&out);
+		return -1;
+	}
+	sc_progress_clear(&run.progress);
+	if (sc_out_commit(&out) < 0)
+		return -1;
+	if (!a->quiet) {
+		if (reason[0] != '\0')
+			fprintf(stderr, "lrtest: %s\n", reason);
+		else
+			fprintf(stderr, "lrtest: %ld updates from lr %g to "
+			    "%g\n", a->rc.n_iters, a->rc.min_lr,
+			    a->rc.max_lr);
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sc_trainer *tr;
+	struct args a;
+	int c, rc, k = 0;
+
+	tool_name = "lrtest";
+	memset(&a, 0, sizeof(a));
+	sc_train_config_default(&a.cfg);
+	a.rc.sweep = SC_SWEEP_LINEAR;
+	a.rc.min_lr = 1e-3;
+	a.rc.max_lr = 3.0;
+	a.rc.n_iters = 600;
+	a.rc.momentum = 0.9;
+	a.rc.smooth = 0.98;
+	a.rc.stop_factor = 4.0;
+	a.rc.eval_every = 10;
+	a.rc.eval_size = 1000;
+
+	while ((c = getopt_long(argc, argv, "ho:q", options, &k)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return tool_close_stdout(EXIT_OK);
+		}
+		if (c == '?') {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (parse_option(c, options[k].name, optarg, &a) < 0)
+			return tool_fail(EXIT_USAGE);
+	}
+	if (optind != argc) {
+		tool_warn("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!(a.rc.min_lr < a.rc.max_lr)) {
+		tool_warn("--min-lr: %g must be below --max-lr %g",
+		    a.rc.min_lr, a.rc.max_lr);
+		return EXIT_USAGE;
+	}
+	if (sc_train_config_finish(&a.cfg) < 0)
+		return tool_fail(EXIT_USAGE);
+
+	tr = sc_trainer_create(&a.cfg);
+	if (tr == NULL)
+		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
+		    EXIT_USAGE : EXIT_RUNTIME);
+	rc = run_test(&a, tr);
+	if (rc < 0)
+		tool_warn("%s", sc_error());
+	sc_trainer_free(tr);
+	return tool_close_stdout(rc < 0 ? EXIT_RUNTIME : EXIT_OK);
+}

@@ -1,0 +1,51 @@
+/*
+ * tool.h - what every superconv command does the same way: its name in
+ * messages, the exit statuses, and reporting a library error.
+ */
+#ifndef TOOL_H
+#define TOOL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "sc_error.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static const char *tool_name;
+
+/* "tool: message" on stderr. */
+static void
+tool_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", tool_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Report the library's last error; returns status for the caller's
+ * return statement. */
+static int
+tool_fail(int status)
+{
+	tool_warn("%s", sc_error());
+	return status;
+}
+
+/* Close standard output and report a failed write (full disk, closed
+ * pipe) as a runtime error. */
+static int
+tool_close_stdout(int status)
+{
+	if (fclose(stdout) != 0 && status == EXIT_OK) {
+		tool_warn("<stdout>: write failed");
+		return EXIT_RUNTIME;
+	}
+	return status;
+}
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * train - train a network with a learning-rate schedule.
+ */
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sc_ckpt.h"
+#include "sc_csv.h"
+#include "sc_io.h"
+#include "sc_opt.h"
+#include "sc_sched.h"
+#include "sc_train.h"
+#include "tool.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: train --schedule FILE [--data NAME|DIR] [--model mlp]\n"
+"             [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
+"             [--threads N] [--weight-decay WD] [--nesterov]\n"
+"             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
+"             [--summary FILE] [--save FILE] [-o FILE] [-q] [-v]\n");
+}
+
+enum {
+	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_MOM, OPT_ITERS, OPT_EPOCHS,
+	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE,
+};
+
+static const struct option options[] = {
+	/* Shared with lrtest: see sc_train_option. */
+	{ "data", required_argument, NULL, OPT_CONFIG },
+	{ "model", required_argument, NULL, OPT_CONFIG },
+	{ "hidden", required_argument, NULL, OPT_CONFIG },
+	{ "batch", required_argument, NULL, OPT_CONFIG },
+	{ "drop-last", no_argument, NULL, OPT_CONFIG },
+	{ "seed", required_argument, NULL, OPT_CONFIG },
+	{ "threads", required_argument, NULL, OPT_CONFIG },
+	{ "weight-decay", required_argument, NULL, OPT_CONFIG },
+	{ "nesterov", no_argument, NULL, OPT_CONFIG },
+
+	{ "schedule", required_argument, NULL, OPT_SCHEDULE },
+	{ "momentum", required_argument, NULL, OPT_MOM },
+	{ "iters", required_argument, NULL, OPT_ITERS },
+	{ "epochs", required_argument, NULL, OPT_EPOCHS },
+	{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
+	{ "summary", required_argument, NULL, OPT_SUMMARY },
+	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "output", required_argument, NULL, 'o' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	struct sc_train_config cfg;
+	const char *schedule, *summary, *save, *output;
+	long iters, epochs;
+	int quiet, verbose;
+};
+
+static int
+parse_option(int c, const char *name, const char *arg, struct args *a)
+{
+	struct sc_train_config *cfg = &a->cfg;
+
+	switch (c) {
+	case OPT_CONFIG:
+		return sc_train_option(cfg, name, arg);
+	case OPT_SCHEDULE:
+		a->schedule = arg;
+		return 0;
+	case OPT_MOM:
+		return sc_opt_double("--momentum", arg, 0.0, 0.999999999,
+		    &cfg->momentum);
+	case OPT_ITERS:
+		return sc_opt_long("--iters", arg, 1, 1L << 40, &a->iters);
+	case OPT_EPOCHS:
+		return sc_opt_long("--epochs", arg, 1, 1L << 30, &a->epochs);
+	case OPT_LOG_EVERY:
+		return sc_opt_int("--log-every", arg, 1, 1 << 30,
+		    &cfg->log_every);
+	case OPT_SUMMARY:
+		a->summary = arg;
+		return 0;
+	case OPT_SAVE:
+		a->save = arg;
+		return 0;
+	case 'o':
+		a->output = arg;
+		return 0;
+	case 'q':
+		a->quiet = 1;
+		return 0;
+	case 'v':
+		a->verbose = 1;
+		return 0;
+	}
+	return sc_fail("unexpected option");
+}
+
+/* A length given on the command line must agree with the schedule's. */
+static int
+check_length(const struct args *a, const struct sc_trainer *tr, long rows)
+{
+	if (a->iters > 0 && a->iters != rows)
+		return sc_fail("--iters: %ld updates asked for, the schedule "
+		    "%s has %ld rows", a->iters, a->schedule, rows);
+	if (a->epochs > 0 && a->epochs * tr->steps_per_epoch != rows)
+		return sc_fail("--epochs: %ld epochs of %ld updates is %ld "
+		    "updates, the schedule %s has %ld rows", a->epochs,
+		    tr->steps_per_epoch, a->epochs * tr->steps_per_epoch,
+		    a->schedule, rows);
+	return 0;
+}
+
+struct run {
+	struct sc_csv_writer w;
+	struct sc_progress progress;
+	long steps_per_epoch;
+	long n_epochs;
+	int quiet;
+	const char *out_name;
+};
+
+static int
+on_row(void *ctx, const struct sc_log_row *r)
+{
+	struct run *run = ctx;
+	struct sc_csv_writer *w = &run->w;
+
+	sc_csv_put_long(w, r->iter);
+	fprintf(w->f, ",%.9g", r->epoch);
+	w->n_in_row++;
+	sc_csv_put_double(w, r->lr);
+	sc_csv_put_double(w, r->momentum);
+	sc_csv_put_float(w, (float)r->loss);
+	sc_csv_put_float(w, (float)r->acc);
+	if (r->scored) {
+		sc_csv_put_float(w, (float)r->val_loss);
+		sc_csv_put_float(w, (float)r->val_acc);
+	} else {
+		sc_csv_put_empty(w);
+		sc_csv_put_empty(w);
+	}
+	if (sc_csv_end_row(w) < 0)
+		return sc_fail("%s: write failed", run->out_name);
+	return 0;
+}
+
+static void
+on_update(void *ctx, long done, long total)
+{
+	struct run *run = ctx;
+
+	sc_progress_update(&run->progress, done, total);
+}
+
+static void
+on_epoch(void *ctx, double epoch, double val_loss, double val_acc,
+    double seconds)
+{
+	struct run *run = ctx;
+
+	if (run->quiet)
+		return;
+	sc_progress_clear(&run->progress);
+	fprintf(stderr, "train: epoch %.4g/%ld: test loss %.4f, accuracy "
+	    "%.2f %% (%.1f s training)\n", epoch, run->n_epochs, val_loss,
+	    100.0 * val_acc, seconds);
+}
+
+static cJSON *
+summary_json(const struct args *a, const struct sc_trainer *tr,
+    const struct sc_train_result *res, double wall)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *cfg = sc_train_config_json(&a->cfg, tr->model);
+
+	if (o == NULL || cfg == NULL) {
+		cJSON_Delete(o);
+		cJSON_Delete(cfg);
+		return NULL;
+	}
+	cJSON_AddStringToObject(cfg, "schedule", a->schedule);
+	cJSON_AddNumberToObject(cfg, "steps_per_epoch",
+	    (double)tr->steps_per_epoch);
+	cJSON_AddNumberToObject(o, "test_loss", res->test_loss);
+	cJSON_AddNumberToObject(o, "test_acc", res->test_acc);
+	cJSON_AddNumberToObject(o, "samples_per_sec", res->samples_per_sec);
+	cJSON_AddNumberToObject(o, "wall_seconds", wall);
+	cJSON_AddNumberToObject(o, "updates", (double)res->updates);
+	cJSON_AddItemToObject(o, "config", cfg);
+	return o;
+}
+
+static int
+write_summary(const char *path, const cJSON *o)
+{
+	struct sc_out out;
+	char *text = cJSON_Print(o);
+
+	if (text == NULL)
+		return sc_fail("out of memory");
+	if (sc_out_open(&out, path) < 0) {
+		free(text);
+		return -1;
+	}
+	fprintf(out.f, "%s\n", text);
+	free(text);
+	return sc_out_commit(&out);
+}
+
+static double
+wall_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Train, then write the summary and the model. */
+static int
+run_training(const struct args *a, struct sc_trainer *tr,
+    const struct sc_schedule_table *sched, double t0)
+{
+	struct sc_train_hooks hooks = { on_row, on_update, on_epoch, NULL };
+	struct sc_train_result res;
+	struct sc_out out;
+	struct run run;
+	cJSON *summary;
+	int rc;
+
+	if (sc_out_open(&out, a->output) < 0)
+		return -1;
+	memset(&run, 0, sizeof(run));
+	sc_csv_writer_init(&run.w, out.f);
+	sc_progress_start(&run.progress, a->quiet ? NULL : stderr, "train");
+	run.steps_per_epoch = tr->steps_per_epoch;
+	run.n_epochs = (sched->n + tr->steps_per_epoch - 1) /
+	    tr->steps_per_epoch;
+	run.quiet = a->quiet;
+	run.out_name = sc_out_name(&out);
+	hooks.ctx = &run;
+
+	if (sc_csv_header(&run.w, sc_log_columns) < 0 ||
+	    sc_train_run(tr, sched->n, sched->lr, sched->momentum, &hooks,
+	    &res) < 0) {
+		sc_progress_clear(&run.progress);
+		/* The rows so far are kept: they say where the run went. */
+		if (sc_out_commit(&out) < 0)
+			return -1;
+		return -1;
+	}
+	if (sc_out_commit(&out) < 0)
+		return -1;
+
+	summary = summary_json(a, tr, &res, wall_clock() - t0);
+	if (summary == NULL)
+		return sc_fail("out of memory");
+	rc = 0;
+	if (a->summary != NULL)
+		rc = write_summary(a->summary, summary);
+	if (rc == 0 && a->save != NULL)
+		rc = sc_ckpt_save(a->save, tr->model,
+		    cJSON_GetObjectItem(summary, "config"));
+	if (rc == 0 && !a->quiet)
+		fprintf(stderr, "train: %ld updates, test accuracy %.2f %%, "
+		    "%.0f samples/s\n", res.updates, 100.0 * res.test_acc,
+		    res.samples_per_sec);
+	cJSON_Delete(summary);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sc_schedule_table sched;
+	struct sc_trainer *tr;
+	struct args a;
+	double t0 = wall_clock();
+	int c, rc, k = 0;
+
+	tool_name = "train";
+	memset(&a, 0, sizeof(a));
+	sc_train_config_default(&a.cfg);
+	while ((c = getopt_long(argc, argv, "ho:qv", options, &k)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return tool_close_stdout(EXIT_OK);
+		}
+		if (c == '?') {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		if (parse_option(c, options[k].name, optarg, &a) < 0)
+			return tool_fail(EXIT_USAGE);
+	}
+	if (optind != argc) {
+		tool_warn("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.schedule == NULL) {
+		tool_warn("--schedule: no schedule given (a schedule CSV, "
+		    "or - for standard input)");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (sc_train_config_finish(&a.cfg) < 0)
+		return tool_fail(EXIT_USAGE);
+
+	if (sc_schedule_load(a.schedule, &sched) < 0)
+		return tool_fail(EXIT_RUNTIME);
+	tr = sc_trainer_create(&a.cfg);
+	if (tr == NULL) {
+		sc_schedule_free(&sched);
+		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
+		    EXIT_USAGE : EXIT_RUNTIME);
+	}
+	rc = check_length(&a, tr, sched.n);
+	if (rc == 0)
+		rc = run_training(&a, tr, &sched, t0);
+	if (rc < 0)
+		tool_warn("%s", sc_error());
+	sc_trainer_free(tr);
+	sc_schedule_free(&sched);
+	return tool_close_stdout(rc < 0 ? EXIT_RUNTIME : EXIT_OK);
+}

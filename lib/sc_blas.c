@@ -1,0 +1,115 @@
+/*
+ * OpenBLAS picks its kernels from the CPU model when it is loaded, and
+ * Debian's 0.3.21 does not know recent Intel models: it falls back to SSE3
+ * kernels several times slower than the AVX-512 ones.  It reads the
+ * OPENBLAS_CORETYPE environment variable only in its load-time
+ * constructor, so superconv does not link it: sc_blas_init sets the
+ * variable from the CPU's features (unless the user set it) and only then
+ * opens the library.
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "sc_blas.h"
+#include "sc_error.h"
+
+/* CBLAS enum values, fixed by the CBLAS standard. */
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float,
+    const float *, int, const float *, int, float, float *, int);
+typedef void (*set_threads_fn)(int);
+typedef int (*get_threads_fn)(void);
+
+static void *blas_handle;
+static sgemm_fn blas_sgemm;
+static get_threads_fn blas_get_threads;
+static const char *blas_core = "unknown";
+
+static const char *
+pick_core(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl"))
+		return "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+	return NULL;
+}
+
+static void *
+open_openblas(void)
+{
+	static const char *names[] = {
+		"libopenblas.so.0", "libopenblas.so",
+		"libopenblasp.so.0", NULL,
+	};
+	void *h = NULL;
+
+	for (int i = 0; names[i] != NULL && h == NULL; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	return h;
+}
+
+int
+sc_blas_init(int n_threads)
+{
+	const char *core;
+	set_threads_fn set_threads;
+
+	if (blas_handle == NULL) {
+		core = getenv("OPENBLAS_CORETYPE");
+		if (core == NULL || *core == '\0') {
+			core = pick_core();
+			if (core != NULL)
+				setenv("OPENBLAS_CORETYPE", core, 1);
+		}
+		blas_core = core != NULL ? core : "default";
+
+		blas_handle = open_openblas();
+		if (blas_handle == NULL)
+			return sc_fail("cannot load OpenBLAS: %s (install "
+			    "libopenblas0)", dlerror());
+		blas_sgemm = (sgemm_fn)dlsym(blas_handle, "cblas_sgemm");
+		if (blas_sgemm == NULL)
+			return sc_fail("OpenBLAS has no cblas_sgemm");
+		blas_get_threads = (get_threads_fn)dlsym(blas_handle,
+		    "openblas_get_num_threads");
+	}
+
+	if (n_threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		n_threads = n > 0 ? (int)n : 1;
+	}
+	set_threads = (set_threads_fn)dlsym(blas_handle,
+	    "openblas_set_num_threads");
+	if (set_threads != NULL)
+		set_threads(n_threads);
+	return 0;
+}
+
+void
+sc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+    const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc)
+{
+	blas_sgemm(ROW_MAJOR, trans_a ? TRANS : NO_TRANS,
+	    trans_b ? TRANS : NO_TRANS, m, n, k, alpha, a, lda, b, ldb,
+	    beta, c, ldc);
+}
+
+const char *
+sc_blas_core(void)
+{
+	return blas_core;
+}
+
+int
+sc_blas_threads(void)
+{
+	return blas_get_threads != NULL ? blas_get_threads() : 1;
+}

@@ -1,0 +1,71 @@
+/*
+ * Fully connected layer: y[n, o] = x[n, i] W[o, i]^T + b[o].
+ * W is stored row-major with one row per output, as in PyTorch.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "sc_blas.h"
+#include "sc_nn.h"
+
+static void
+dense_init(struct sc_layer *l, struct sc_rng *rng)
+{
+	int n_in = (int)sc_shape_size(l->in);
+	/* He uniform: keeps the activation variance through ReLUs. */
+	double bound = sqrt(6.0 / n_in);
+
+	for (size_t j = 0; j < l->n_w; j++)
+		l->w[j] = (float)((2.0 * sc_rng_uniform(rng) - 1.0) * bound);
+	memset(l->b, 0, l->n_b * sizeof(float));
+}
+
+static void
+dense_forward(struct sc_layer *l, const float *x, float *y, int n, int train)
+{
+	int n_in = (int)sc_shape_size(l->in), n_out = (int)l->n_b;
+
+	(void)train;
+	for (int r = 0; r < n; r++)
+		memcpy(y + (size_t)r * n_out, l->b, n_out * sizeof(float));
+	sc_sgemm(0, 1, n, n_out, n_in, 1.0f, x, n_in, l->w, n_in, 1.0f,
+	    y, n_out);
+}
+
+static void
+dense_backward(struct sc_layer *l, const float *x, const float *y,
+    const float *dy, float *dx, int n)
+{
+	int n_in = (int)sc_shape_size(l->in), n_out = (int)l->n_b;
+
+	(void)y;
+	/* dW[o, i] += dy^T[o, n] x[n, i] */
+	sc_sgemm(1, 0, n_out, n_in, n, 1.0f, dy, n_out, x, n_in, 1.0f,
+	    l->dw, n_in);
+	/* db[o] += sum over the batch of dy[., o] */
+	for (int r = 0; r < n; r++) {
+		const float *row = dy + (size_t)r * n_out;
+
+		for (int o = 0; o < n_out; o++)
+			l->db[o] += row[o];
+	}
+	/* dx[n, i] = dy[n, o] W[o, i] */
+	if (dx != NULL)
+		sc_sgemm(0, 0, n, n_in, n_out, 1.0f, dy, n_out, l->w, n_in,
+		    0.0f, dx, n_in);
+}
+
+static const struct sc_layer_ops dense_ops = {
+	"dense", dense_init, dense_forward, dense_backward,
+};
+
+void
+sc_dense_setup(struct sc_layer *l, struct sc_shape in, int n_out)
+{
+	memset(l, 0, sizeof(*l));
+	l->ops = &dense_ops;
+	l->in = in;
+	l->out = (struct sc_shape){ n_out, 1, 1 };
+	l->n_w = (size_t)n_out * sc_shape_size(in);
+	l->n_b = (size_t)n_out;
+}

@@ -1,0 +1,41 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sc_error.h"
+
+static _Thread_local char last_error[1024];
+
+int
+sc_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+sc_fail_prefix(const char *fmt, ...)
+{
+	char prefix[512], old[sizeof(last_error)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, last_error, sizeof(old));
+	/* Truncation keeps the start of the message, which names the
+	 * object; the precision bounds each part explicitly. */
+	snprintf(last_error, sizeof(last_error), "%.511s: %.509s", prefix,
+	    old);
+	return -1;
+}
+
+const char *
+sc_error(void)
+{
+	return last_error;
+}

@@ -1,0 +1,98 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sc_error.h"
+#include "sc_io.h"
+
+int
+sc_out_open(struct sc_out *o, const char *path)
+{
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	if (path == NULL || strcmp(path, "-") == 0) {
+		o->f = stdout;
+		return 0;
+	}
+	if (strlen(path) + 16 > sizeof(o->path))
+		return sc_fail("%s: path too long", path);
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmpXXXXXX", path);
+	fd = mkstemp(o->tmp);
+	if (fd < 0) {
+		o->tmp[0] = '\0';
+		return sc_fail("%s: cannot create: %s", path, strerror(errno));
+	}
+	/* mkstemp makes the file 0600; outputs get the usual mode. */
+	{
+		mode_t mask = umask(0);
+
+		umask(mask);
+		fchmod(fd, 0666 & ~mask);
+	}
+	o->f = fdopen(fd, "w");
+	if (o->f == NULL) {
+		close(fd);
+		unlink(o->tmp);
+		o->tmp[0] = '\0';
+		return sc_fail("%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+const char *
+sc_out_name(const struct sc_out *o)
+{
+	return o->path[0] != '\0' ? o->path : "<stdout>";
+}
+
+int
+sc_out_commit(struct sc_out *o)
+{
+	int err;
+
+	if (o->f == stdout) {
+		if (fflush(stdout) != 0 || ferror(stdout))
+			return sc_fail("<stdout>: write failed: %s",
+			    strerror(errno));
+		return 0;
+	}
+	err = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
+	if (err) {
+		int e = errno;
+
+		sc_out_abort(o);
+		return sc_fail("%s: write failed: %s", o->path, strerror(e));
+	}
+	if (fclose(o->f) != 0) {
+		int e = errno;
+
+		o->f = NULL;
+		unlink(o->tmp);
+		return sc_fail("%s: write failed: %s", o->path, strerror(e));
+	}
+	o->f = NULL;
+	if (rename(o->tmp, o->path) != 0) {
+		int e = errno;
+
+		unlink(o->tmp);
+		return sc_fail("%s: cannot replace: %s", o->path, strerror(e));
+	}
+	o->tmp[0] = '\0';
+	return 0;
+}
+
+void
+sc_out_abort(struct sc_out *o)
+{
+	if (o->f != NULL && o->f != stdout)
+		fclose(o->f);
+	o->f = NULL;
+	if (o->tmp[0] != '\0')
+		unlink(o->tmp);
+	o->tmp[0] = '\0';
+}

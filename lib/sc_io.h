@@ -1,0 +1,33 @@
+/*
+ * sc_io.h - output files that are complete or absent.
+ *
+ * A named output is written to a temporary file in the same directory and
+ * renamed over the destination only when everything was written and
+ * flushed to disk, so a failed or cut run never leaves a torn file and
+ * never replaces what the user had.  "-" (or NULL) is standard output.
+ */
+#ifndef SC_IO_H
+#define SC_IO_H
+
+#include <stdio.h>
+
+struct sc_out {
+	FILE *f;
+	char path[4096];	/* destination; "" for standard output */
+	char tmp[4096];		/* the temporary file while open */
+};
+
+/* Open an output; returns 0, or -1 with a message naming the path. */
+int sc_out_open(struct sc_out *o, const char *path);
+
+/* Flush, sync and move into place (or flush standard output).  Returns
+ * 0, or -1 with a message; on failure the temporary file is removed. */
+int sc_out_commit(struct sc_out *o);
+
+/* Drop an output that will not be completed. */
+void sc_out_abort(struct sc_out *o);
+
+/* The name to show in messages. */
+const char *sc_out_name(const struct sc_out *o);
+
+#endif

@@ -1,0 +1,125 @@
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sc_error.h"
+#include "sc_opt.h"
+
+int
+sc_opt_double(const char *opt, const char *arg, double lo, double hi,
+    double *v)
+{
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(x))
+		return sc_fail("%s: '%s' is not a finite number", opt, arg);
+	if (x < lo || x > hi)
+		return sc_fail("%s: %s is outside [%g, %g]", opt, arg, lo, hi);
+	*v = x;
+	return 0;
+}
+
+int
+sc_opt_positive(const char *opt, const char *arg, double *v)
+{
+	if (sc_opt_double(opt, arg, 0.0, HUGE_VAL, v) < 0)
+		return -1;
+	if (!(*v > 0.0))
+		return sc_fail("%s: must be > 0, not %s", opt, arg);
+	return 0;
+}
+
+int
+sc_opt_long(const char *opt, const char *arg, long lo, long hi, long *v)
+{
+	char *end;
+	long x;
+
+	errno = 0;
+	x = strtol(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno == ERANGE)
+		return sc_fail("%s: '%s' is not an integer", opt, arg);
+	if (x < lo || x > hi)
+		return sc_fail("%s: %s is outside [%ld, %ld]", opt, arg, lo, hi);
+	*v = x;
+	return 0;
+}
+
+int
+sc_opt_int(const char *opt, const char *arg, int lo, int hi, int *v)
+{
+	long x;
+
+	if (sc_opt_long(opt, arg, lo, hi, &x) < 0)
+		return -1;
+	*v = (int)x;
+	return 0;
+}
+
+int
+sc_opt_u64(const char *opt, const char *arg, uint64_t *v)
+{
+	char *end;
+	uintmax_t x;
+
+	errno = 0;
+	if (*arg == '-')
+		return sc_fail("%s: '%s' is not a non-negative integer", opt,
+		    arg);
+	x = strtoumax(arg, &end, 10);
+	if (end == arg || *end != '\0' || errno == ERANGE || x > UINT64_MAX)
+		return sc_fail("%s: '%s' is not a non-negative integer", opt,
+		    arg);
+	*v = (uint64_t)x;
+	return 0;
+}
+
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void
+sc_progress_start(struct sc_progress *p, FILE *f, const char *what)
+{
+	p->f = f;
+	p->live = f != NULL && isatty(fileno(f));
+	p->start = p->last = seconds();
+	p->what = what;
+}
+
+void
+sc_progress_update(struct sc_progress *p, long done, long total)
+{
+	double t = seconds(), elapsed, rate, left;
+	int width = 30, fill;
+
+	if (!p->live || (t - p->last < 0.2 && done < total))
+		return;
+	p->last = t;
+	elapsed = t - p->start;
+	rate = elapsed > 0.0 ? done / elapsed : 0.0;
+	left = rate > 0.0 ? (total - done) / rate : 0.0;
+	fill = total > 0 ? (int)((double)done / total * width) : width;
+	fprintf(p->f, "\r%s [%-*.*s] %ld/%ld  %.1f upd/s  %.0fs left ",
+	    p->what, width, fill, "##############################", done,
+	    total, rate, left);
+	fflush(p->f);
+}
+
+void
+sc_progress_clear(struct sc_progress *p)
+{
+	if (p->live)
+		fprintf(p->f, "\r%80s\r", "");
+}

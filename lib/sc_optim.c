@@ -1,0 +1,25 @@
+#include "sc_optim.h"
+
+void
+sc_sgd_update(const struct sc_sgd *opt, float *theta, const float *grad,
+    float *velocity, size_t n, float lr, float momentum)
+{
+	float wd = opt->weight_decay;
+
+	if (opt->nesterov) {
+		for (size_t j = 0; j < n; j++) {
+			float g = grad[j] + wd * theta[j];
+			float v = momentum * velocity[j] + g;
+
+			velocity[j] = v;
+			theta[j] -= lr * (g + momentum * v);
+		}
+		return;
+	}
+	for (size_t j = 0; j < n; j++) {
+		float v = momentum * velocity[j] + grad[j] + wd * theta[j];
+
+		velocity[j] = v;
+		theta[j] -= lr * v;
+	}
+}

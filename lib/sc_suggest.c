@@ -1,0 +1,421 @@
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sc_csv.h"
+#include "sc_error.h"
+#include "sc_suggest.h"
+
+/* Smallest fall of the smoothed loss (share of its starting magnitude)
+ * and rise of held-out accuracy that count as a curve moving at all. */
+#define MIN_LOSS_FALL 0.01
+#define MIN_ACC_RISE 0.01
+
+struct curve_ctx {
+	struct sc_curve *c;
+	long cap;
+	int col_lr, col_loss, col_smooth, col_val;
+};
+
+static int
+curve_header(void *ctx, const char *path, int n_cols, char **names)
+{
+	struct curve_ctx *x = ctx;
+
+	x->col_lr = sc_csv_find(n_cols, names, "lr");
+	x->col_loss = sc_csv_find(n_cols, names, "loss");
+	x->col_smooth = sc_csv_find(n_cols, names, "smooth_loss");
+	x->col_val = sc_csv_find(n_cols, names, "val_acc");
+	if (x->col_lr < 0 || x->col_loss < 0)
+		return sc_fail("%s: line 1: a range-test curve needs the "
+		    "columns lr and loss; missing: %s%s", path,
+		    x->col_lr < 0 ? "lr " : "", x->col_loss < 0 ? "loss" : "");
+	x->c->has_smooth = x->col_smooth >= 0;
+	x->c->has_val = x->col_val >= 0;
+	return 0;
+}
+
+static int
+curve_grow(struct curve_ctx *x)
+{
+	long cap = x->cap ? x->cap * 2 : 1024;
+	struct sc_curve *c = x->c;
+	double **arrays[] = { &c->lr, &c->loss, &c->smooth, &c->val_acc };
+	long *line;
+
+	for (size_t k = 0; k < sizeof(arrays) / sizeof(*arrays); k++) {
+		double *p = realloc(*arrays[k], (size_t)cap * sizeof(double));
+
+		if (p == NULL)
+			return sc_fail("out of memory");
+		*arrays[k] = p;
+	}
+	line = realloc(c->line, (size_t)cap * sizeof(long));
+	if (line == NULL)
+		return sc_fail("out of memory");
+	c->line = line;
+	x->cap = cap;
+	return 0;
+}
+
+static int
+curve_row(void *ctx, const struct sc_csv_row *row)
+{
+	struct curve_ctx *x = ctx;
+	struct sc_curve *c = x->c;
+	double lr, loss, smooth = NAN, val = NAN;
+
+	if (sc_csv_number(row, x->col_lr, &lr) < 0 ||
+	    sc_csv_number(row, x->col_loss, &loss) < 0)
+		return -1;
+	if (x->col_smooth >= 0 &&
+	    sc_csv_number_or_empty(row, x->col_smooth, &smooth) < 0)
+		return -1;
+	if (x->col_val >= 0 &&
+	    sc_csv_number_or_empty(row, x->col_val, &val) < 0)
+		return -1;
+	if (!(lr > 0.0) || !isfinite(lr))
+		return sc_fail("%s: line %ld: lr must be > 0 and finite, not "
+		    "%s", row->path, row->line, row->fields[x->col_lr]);
+	if (c->n == x->cap && curve_grow(x) < 0)
+		return -1;
+	c->lr[c->n] = lr;
+	c->loss[c->n] = loss;
+	c->smooth[c->n] = smooth;
+	c->val_acc[c->n] = val;
+	c->line[c->n] = row->line;
+	c->n++;
+	return 0;
+}
+
+/* Bias-corrected EMA of the finite losses; rows after a non-finite loss
+ * carry the last value, so one bad batch does not poison the rest. */
+static void
+smooth_losses(struct sc_curve *c, double beta)
+{
+	double avg = 0.0, beta_pow = 1.0, last = NAN;
+
+	for (long i = 0; i < c->n; i++) {
+		if (isfinite(c->loss[i])) {
+			avg = beta * avg + (1.0 - beta) * c->loss[i];
+			beta_pow *= beta;
+			last = avg / (1.0 - beta_pow);
+		}
+		c->smooth[i] = last;
+	}
+}
+
+int
+sc_curve_load(const char *path, double beta, struct sc_curve *c)
+{
+	struct curve_ctx x = { c, 0, -1, -1, -1, -1 };
+
+	memset(c, 0, sizeof(*c));
+	if (sc_csv_read(path, curve_header, curve_row, &x) < 0) {
+		sc_curve_free(c);
+		return -1;
+	}
+	if (!c->has_smooth)
+		smooth_losses(c, beta);
+	return 0;
+}
+
+void
+sc_curve_free(struct sc_curve *c)
+{
+	free(c->lr);
+	free(c->loss);
+	free(c->smooth);
+	free(c->val_acc);
+	free(c->line);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+refuse(cJSON *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int
+refuse(cJSON *o, const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(o, "reason", reason);
+	return 1;
+}
+
+static void
+add_bounds(cJSON *o, double max_lr, double div)
+{
+	cJSON_AddNumberToObject(o, "min_lr", max_lr / div);
+	cJSON_AddNumberToObject(o, "max_lr", max_lr);
+	cJSON_AddNumberToObject(o, "div", div);
+}
+
+/* The window of rows [*lo, *hi) left after trimming, cut before the
+ * first non-finite smoothed loss. */
+static void
+loss_window(const struct sc_curve *c, long *lo, long *hi)
+{
+	for (long i = *lo; i < *hi; i++)
+		if (!isfinite(c->smooth[i])) {
+			*hi = i;
+			break;
+		}
+}
+
+/* Index of the lowest smoothed loss in [lo, hi), or -1 with a reason
+ * when the curve does not fall enough to have one. */
+static long
+loss_minimum(const struct sc_curve *c, long lo, long hi, cJSON *o)
+{
+	long best = lo;
+	double start;
+
+	if (hi - lo < 2) {
+		refuse(o, "fewer than 2 rows with a finite loss after "
+		    "trimming");
+		return -1;
+	}
+	for (long i = lo; i < hi; i++)
+		if (c->smooth[i] < c->smooth[best])
+			best = i;
+	start = c->smooth[lo];
+	if (best == lo || start - c->smooth[best] <
+	    MIN_LOSS_FALL * fabs(start)) {
+		refuse(o, "the smoothed loss never falls: lowest %g at lr %g "
+		    "against %g at the start of the window (lines %ld-%ld)",
+		    c->smooth[best], c->lr[best], start, c->line[lo],
+		    c->line[hi - 1]);
+		return -1;
+	}
+	return best;
+}
+
+static int
+suggest_peak(const struct sc_curve *c, long lo, long hi, double div,
+    cJSON *o)
+{
+	long first = -1, best = -1, n_scored = 0;
+
+	if (!c->has_val) {
+		long m;
+
+		loss_window(c, &lo, &hi);
+		if ((m = loss_minimum(c, lo, hi, o)) < 0)
+			return 1;
+		cJSON_AddStringToObject(o, "source", "smooth_loss");
+		add_bounds(o, c->lr[m], div);
+		cJSON_AddNumberToObject(o, "peak_lr", c->lr[m]);
+		cJSON_AddNumberToObject(o, "peak_smooth_loss", c->smooth[m]);
+		return 0;
+	}
+
+	for (long i = lo; i < hi; i++) {
+		if (!isfinite(c->val_acc[i]))
+			continue;
+		n_scored++;
+		if (first < 0)
+			first = i;
+		if (best < 0 || c->val_acc[i] > c->val_acc[best])
+			best = i;
+	}
+	cJSON_AddStringToObject(o, "source", "val_acc");
+	if (n_scored < 3)
+		return refuse(o, "only %ld rows with held-out accuracy after "
+		    "trimming; the peak method needs 3 (run lrtest with a "
+		    "smaller --eval-every)", n_scored);
+	if (c->val_acc[best] - c->val_acc[first] < MIN_ACC_RISE)
+		return refuse(o, "held-out accuracy never rises: best %g at "
+		    "lr %g against %g at lr %g", c->val_acc[best],
+		    c->lr[best], c->val_acc[first], c->lr[first]);
+	add_bounds(o, c->lr[best], div);
+	cJSON_AddNumberToObject(o, "peak_lr", c->lr[best]);
+	cJSON_AddNumberToObject(o, "peak_val_acc", c->val_acc[best]);
+	return 0;
+}
+
+static int
+suggest_steep(const struct sc_curve *c, long lo, long hi, double div,
+    cJSON *o)
+{
+	long m, steepest = -1;
+	double slope = 0.0;
+
+	loss_window(c, &lo, &hi);
+	if ((m = loss_minimum(c, lo, hi, o)) < 0)
+		return 1;
+	/* Slope of the smoothed loss against ln(lr), up to the minimum:
+	 * past it the curve is diverging, not learning. */
+	for (long i = lo; i < m; i++) {
+		double dx = log(c->lr[i + 1]) - log(c->lr[i]);
+		double s;
+
+		if (!(dx > 0.0))
+			continue;
+		s = (c->smooth[i + 1] - c->smooth[i]) / dx;
+		if (s < slope) {
+			slope = s;
+			steepest = i;
+		}
+	}
+	if (steepest < 0)
+		return refuse(o, "the smoothed loss never falls as the lr "
+		    "grows (lines %ld-%ld)", c->line[lo], c->line[m]);
+	add_bounds(o, c->lr[steepest], div);
+	cJSON_AddNumberToObject(o, "steepest_lr", c->lr[steepest]);
+	cJSON_AddNumberToObject(o, "slope", slope);
+	return 0;
+}
+
+int
+sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *opts,
+    cJSON **out)
+{
+	long skip_start = opts->skip_start, skip_end = opts->skip_end;
+	long lo, hi;
+	cJSON *o;
+	int rc;
+
+	*out = NULL;
+	if (skip_start < 0)
+		skip_start = c->n / 10;
+	if (skip_end < 0)
+		skip_end = c->n >= 20 ? 5 : 0;
+	lo = skip_start;
+	hi = c->n - skip_end;
+	if (hi - lo < 5)
+		return sc_fail("%ld rows, %ld left after trimming %ld at the "
+		    "start and %ld at the end: at least 5 are needed",
+		    c->n, hi - lo > 0 ? hi - lo : 0, skip_start, skip_end);
+
+	o = cJSON_CreateObject();
+	if (o == NULL)
+		return sc_fail("out of memory");
+	cJSON_AddStringToObject(o, "method", opts->method);
+	if (strcmp(opts->method, "peak") == 0) {
+		rc = suggest_peak(c, lo, hi, opts->div, o);
+	} else if (strcmp(opts->method, "steep") == 0) {
+		rc = suggest_steep(c, lo, hi, opts->div, o);
+	} else {
+		cJSON_Delete(o);
+		return sc_fail("--method: unknown method '%s' (known: peak, "
+		    "steep)", opts->method);
+	}
+	cJSON_AddNumberToObject(o, "rows", (double)c->n);
+	cJSON_AddNumberToObject(o, "skip_start", (double)skip_start);
+	cJSON_AddNumberToObject(o, "skip_end", (double)skip_end);
+	*out = o;
+	return rc;
+}
+
+char *
+sc_read_file(const char *path, size_t limit)
+{
+	int is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
+	const char *name = is_stdin ? "<stdin>" : path;
+	size_t len = 0, cap = 4096;
+	char *buf;
+
+	if (f == NULL) {
+		sc_fail("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(cap);
+	while (buf != NULL) {
+		size_t got = fread(buf + len, 1, cap - len - 1, f);
+
+		len += got;
+		if (len < cap - 1)
+			break;
+		if (cap > limit) {
+			sc_fail("%s: larger than %zu bytes", name, limit);
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		cap *= 2;
+		{
+			char *p = realloc(buf, cap);
+
+			if (p == NULL)
+				free(buf);
+			buf = p;
+		}
+	}
+	if (buf == NULL && sc_error()[0] == '\0')
+		sc_fail("%s: out of memory", name);
+	if (buf != NULL && ferror(f)) {
+		sc_fail("%s: %s", name, strerror(errno));
+		free(buf);
+		buf = NULL;
+	}
+	if (buf != NULL)
+		buf[len] = '\0';
+	if (!is_stdin)
+		fclose(f);
+	return buf;
+}
+
+static int
+positive_field(const cJSON *o, const char *name, const char *path,
+    double *v, int required)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	if (x == NULL) {
+		if (required)
+			return sc_fail("%s: no field '%s'", path, name);
+		return 1;
+	}
+	if (!cJSON_IsNumber(x))
+		return sc_fail("%s: field '%s' is not a number", path, name);
+	if (!(x->valuedouble > 0.0) || !isfinite(x->valuedouble))
+		return sc_fail("%s: field '%s' must be > 0, not %g", path, name,
+		    x->valuedouble);
+	*v = x->valuedouble;
+	return 0;
+}
+
+int
+sc_bounds_read(const char *path, double *min_lr, double *max_lr)
+{
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	char *text = sc_read_file(path, 1 << 20);
+	const cJSON *reason;
+	cJSON *o;
+	int rc = -1;
+
+	if (text == NULL)
+		return -1;
+	o = cJSON_Parse(text);
+	free(text);
+	if (o == NULL)
+		return sc_fail("%s: not valid JSON", name);
+	if (!cJSON_IsObject(o)) {
+		sc_fail("%s: expected a JSON object of bounds", name);
+		goto done;
+	}
+	reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
+	if (cJSON_GetObjectItemCaseSensitive(o, "max_lr") == NULL &&
+	    cJSON_IsString(reason)) {
+		sc_fail("%s: holds no bounds: %s", name, reason->valuestring);
+		goto done;
+	}
+	if (positive_field(o, "max_lr", name, max_lr, 1) < 0 ||
+	    positive_field(o, "min_lr", name, min_lr, 0) < 0)
+		goto done;
+	rc = 0;
+done:
+	cJSON_Delete(o);
+	return rc;
+}

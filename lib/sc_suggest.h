@@ -1,0 +1,56 @@
+/*
+ * sc_suggest.h - reading a range-test curve and proposing LR bounds.
+ *
+ * A suggestion is made only from what the curve shows: when the loss
+ * never falls (or the held-out accuracy never rises) the answer is a
+ * refusal with a reason, never a made-up value.
+ */
+#ifndef SC_SUGGEST_H
+#define SC_SUGGEST_H
+
+struct cJSON;
+
+/* A range-test curve, one entry per CSV row. */
+struct sc_curve {
+	long n;
+	double *lr;
+	double *loss;
+	double *smooth;		/* smooth_loss, or computed from loss */
+	double *val_acc;	/* NaN where the row was not scored */
+	long *line;		/* CSV line of each row */
+	int has_smooth;		/* the file had a smooth_loss column */
+	int has_val;		/* the file had a val_acc column */
+};
+
+/* Read any CSV with lr and loss columns ("-" for standard input); uses
+ * smooth_loss and val_acc when present.  Without smooth_loss, the loss is
+ * smoothed here (EMA with beta, bias-corrected, skipping non-finite
+ * losses).  Returns 0, or -1 naming the file and line. */
+int sc_curve_load(const char *path, double beta, struct sc_curve *c);
+void sc_curve_free(struct sc_curve *c);
+
+struct sc_suggest_opts {
+	const char *method;	/* "peak" or "steep" */
+	double div;		/* min_lr = max_lr / div */
+	long skip_start;	/* rows dropped at the start; -1: 10 % */
+	long skip_end;		/* rows dropped at the end; -1: 5 */
+};
+
+/* Analyse the curve.  Returns 0 with *out holding min_lr, max_lr and the
+ * evidence; 1 with *out holding a "reason" when the curve does not allow
+ * a suggestion; -1 with a message on a usage or data error (too few
+ * rows).  *out is the caller's to cJSON_Delete. */
+int sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *o,
+    struct cJSON **out);
+
+/* Read a bounds JSON ("-" for standard input): max_lr is required,
+ * min_lr is optional (*min_lr is left alone when absent).  A bounds file
+ * holding a refusal is an error that repeats its reason.  Returns 0 or
+ * -1 naming the file and field. */
+int sc_bounds_read(const char *path, double *min_lr, double *max_lr);
+
+/* Read a whole file ("-" for standard input) into a NUL-terminated
+ * buffer to free().  Returns NULL with a message. */
+char *sc_read_file(const char *path, size_t limit);
+
+#endif

@@ -1,0 +1,325 @@
+/* The trainer: one training step, scoring, and the run over a schedule. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sc_blas.h"
+#include "sc_error.h"
+#include "sc_opt.h"
+#include "sc_train.h"
+
+const char *const sc_log_columns[] = {
+	"iter", "epoch", "lr", "momentum", "loss", "acc", "val_loss",
+	"val_acc", NULL,
+};
+
+void
+sc_train_config_default(struct sc_train_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->data, sizeof(c->data), "fashion-mnist");
+	snprintf(c->model_name, sizeof(c->model_name), "mlp");
+	sc_model_spec_parse(&c->model, "mlp", NULL);
+	c->batch = 128;
+	c->seed = 1;
+	c->threads = 0;
+	c->weight_decay = 5e-4;
+	c->momentum = 0.9;
+	c->log_every = 10;
+}
+
+static int
+copy_text(char *dst, size_t len, const char *name, const char *arg)
+{
+	if (strlen(arg) >= len)
+		return sc_fail("--%s: '%.40s...' is too long", name, arg);
+	snprintf(dst, len, "%s", arg);
+	return 0;
+}
+
+int
+sc_train_option(struct sc_train_config *c, const char *name,
+    const char *arg)
+{
+	if (strcmp(name, "data") == 0)
+		return copy_text(c->data, sizeof(c->data), name, arg);
+	if (strcmp(name, "model") == 0)
+		return copy_text(c->model_name, sizeof(c->model_name), name,
+		    arg);
+	if (strcmp(name, "hidden") == 0)
+		return copy_text(c->hidden, sizeof(c->hidden), name, arg);
+	if (strcmp(name, "batch") == 0)
+		return sc_opt_int("--batch", arg, 1, 1 << 20, &c->batch);
+	if (strcmp(name, "seed") == 0)
+		return sc_opt_u64("--seed", arg, &c->seed);
+	if (strcmp(name, "threads") == 0)
+		return sc_opt_int("--threads", arg, 1, 1024, &c->threads);
+	if (strcmp(name, "weight-decay") == 0)
+		return sc_opt_double("--weight-decay", arg, 0.0, 1.0,
+		    &c->weight_decay);
+	if (strcmp(name, "drop-last") == 0) {
+		c->drop_last = 1;
+		return 0;
+	}
+	if (strcmp(name, "nesterov") == 0) {
+		c->nesterov = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int
+sc_train_config_finish(struct sc_train_config *c)
+{
+	return sc_model_spec_parse(&c->model, c->model_name,
+	    c->hidden[0] != '\0' ? c->hidden : NULL);
+}
+
+cJSON *
+sc_train_config_json(const struct sc_train_config *c,
+    const struct sc_model *m)
+{
+	cJSON *o = cJSON_CreateObject();
+	char desc[256];
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "data", c->data);
+	cJSON_AddStringToObject(o, "model", c->model.name);
+	if (m != NULL) {
+		sc_model_describe(m, desc, sizeof(desc));
+		cJSON_AddStringToObject(o, "layers", desc);
+		cJSON_AddNumberToObject(o, "parameters", (double)m->n_theta);
+	}
+	cJSON_AddNumberToObject(o, "batch", c->batch);
+	cJSON_AddNumberToObject(o, "seed", (double)c->seed);
+	cJSON_AddNumberToObject(o, "threads", sc_blas_threads());
+	cJSON_AddStringToObject(o, "blas_core", sc_blas_core());
+	cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
+	cJSON_AddBoolToObject(o, "nesterov", c->nesterov);
+	cJSON_AddBoolToObject(o, "drop_last", c->drop_last);
+	return o;
+}
+
+static void *
+checked_alloc(size_t n, size_t size, int *failed)
+{
+	void *p = calloc(n > 0 ? n : 1, size);
+
+	if (p == NULL)
+		*failed = 1;
+	return p;
+}
+
+struct sc_trainer *
+sc_trainer_create(const struct sc_train_config *cfg)
+{
+	struct sc_trainer *tr = calloc(1, sizeof(*tr));
+	struct sc_rng init_rng;
+	size_t sample;
+	int failed = 0;
+
+	if (tr == NULL) {
+		sc_fail("out of memory");
+		return NULL;
+	}
+	tr->cfg = *cfg;
+	if (cfg->batch < 1) {
+		sc_fail("--batch: must be at least 1, not %d", cfg->batch);
+		goto fail;
+	}
+	if (sc_blas_init(cfg->threads) < 0 ||
+	    sc_data_load(&tr->data, cfg->data) < 0)
+		goto fail;
+	if (cfg->batch > tr->data.train.n) {
+		sc_fail("--batch: %d is more than the %d training samples",
+		    cfg->batch, tr->data.train.n);
+		goto fail;
+	}
+	tr->model = sc_model_create(&cfg->model, tr->data.shape,
+	    tr->data.n_classes, cfg->batch);
+	if (tr->model == NULL)
+		goto fail;
+
+	/* Separate streams, so that a change in one (say a different
+	 * network) leaves the data order the same. */
+	sc_rng_seed(&init_rng, cfg->seed);
+	sc_rng_seed(&tr->rng, cfg->seed ^ 0x5eedda7a0de5ULL);
+	sc_model_init(tr->model, &init_rng);
+	tr->opt.weight_decay = (float)cfg->weight_decay;
+	tr->opt.nesterov = cfg->nesterov;
+
+	tr->steps_per_epoch = cfg->drop_last ?
+	    tr->data.train.n / cfg->batch :
+	    (tr->data.train.n + cfg->batch - 1) / cfg->batch;
+	sample = sc_shape_size(tr->data.shape);
+	tr->order = checked_alloc(tr->data.train.n, sizeof(uint32_t), &failed);
+	tr->eval_idx = checked_alloc(cfg->batch, sizeof(uint32_t), &failed);
+	tr->x = checked_alloc((size_t)cfg->batch * sample, sizeof(float),
+	    &failed);
+	tr->y = checked_alloc(cfg->batch, 1, &failed);
+	tr->dlogits = checked_alloc((size_t)cfg->batch * tr->data.n_classes,
+	    sizeof(float), &failed);
+	if (failed) {
+		sc_fail("out of memory for the batch buffers");
+		goto fail;
+	}
+	for (int i = 0; i < tr->data.train.n; i++)
+		tr->order[i] = (uint32_t)i;
+	return tr;
+
+fail:
+	sc_trainer_free(tr);
+	return NULL;
+}
+
+void
+sc_trainer_free(struct sc_trainer *tr)
+{
+	if (tr == NULL)
+		return;
+	sc_model_free(tr->model);
+	sc_data_free(&tr->data);
+	free(tr->order);
+	free(tr->eval_idx);
+	free(tr->x);
+	free(tr->y);
+	free(tr->dlogits);
+	free(tr);
+}
+
+void
+sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
+    struct sc_step *out)
+{
+	struct sc_model *m = tr->model;
+	long k = tr->update % tr->steps_per_epoch;
+	long first = k * tr->cfg.batch;
+	int n = tr->cfg.batch;
+	const float *logits;
+
+	/* Each epoch sees the training set in a fresh order. */
+	if (k == 0)
+		sc_rng_shuffle(&tr->rng, tr->order, tr->data.train.n);
+	if (first + n > tr->data.train.n)
+		n = (int)(tr->data.train.n - first);
+	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
+	    tr->x, tr->y);
+
+	sc_model_zero_grad(m);
+	logits = sc_model_forward(m, tr->x, n, 1);
+	out->loss = sc_softmax_xent(logits, tr->y, n, m->n_classes,
+	    tr->dlogits, &out->n_correct);
+	out->n = n;
+	sc_model_backward(m, tr->x, tr->dlogits, n);
+
+	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
+	    lr, momentum);
+	tr->update++;
+}
+
+void
+sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
+    const uint32_t *idx, int n, double *loss, double *acc)
+{
+	struct sc_model *m = tr->model;
+	double total = 0.0;
+	long correct = 0;
+
+	if (idx == NULL)
+		n = s->n;
+	for (int first = 0; first < n; first += tr->cfg.batch) {
+		int k = n - first < tr->cfg.batch ? n - first : tr->cfg.batch;
+		const uint32_t *chunk = tr->eval_idx;
+		const float *logits;
+		int c;
+
+		if (idx != NULL)
+			chunk = idx + first;
+		else
+			for (int j = 0; j < k; j++)
+				tr->eval_idx[j] = (uint32_t)(first + j);
+		sc_data_gather(&tr->data, s, chunk, k, tr->x, tr->y);
+		logits = sc_model_forward(m, tr->x, k, 0);
+		total += sc_softmax_xent(logits, tr->y, k, m->n_classes, NULL,
+		    &c) * k;
+		correct += c;
+	}
+	*loss = total / n;
+	*acc = (double)correct / n;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int
+sc_train_run(struct sc_trainer *tr, long n, const double *lr,
+    const double *momentum, const struct sc_train_hooks *hooks,
+    struct sc_train_result *res)
+{
+	double loss_sum = 0.0, t_train = 0.0, t_epoch = 0.0;
+	long correct = 0, seen = 0, samples = 0;
+	int log_every = tr->cfg.log_every > 0 ? tr->cfg.log_every : 1;
+
+	memset(res, 0, sizeof(*res));
+	for (long i = 0; i < n; i++) {
+		double mom = momentum != NULL ? momentum[i] : tr->cfg.momentum;
+		int epoch_end = (i + 1) % tr->steps_per_epoch == 0;
+		struct sc_log_row row;
+		struct sc_step st;
+		double t0 = now(), dt;
+
+		sc_trainer_step(tr, (float)lr[i], (float)mom, &st);
+		dt = now() - t0;
+		t_train += dt;
+		t_epoch += dt;
+		samples += st.n;
+		if (!isfinite(st.loss))
+			return sc_fail("update %ld: training loss is %g at "
+			    "lr %g: the run diverged", i, st.loss, lr[i]);
+		loss_sum += st.loss * st.n;
+		correct += st.n_correct;
+		seen += st.n;
+		if (hooks->on_update != NULL)
+			hooks->on_update(hooks->ctx, i + 1, n);
+
+		if ((i + 1) % log_every != 0 && !epoch_end && i != n - 1)
+			continue;
+		memset(&row, 0, sizeof(row));
+		row.iter = i;
+		row.epoch = (double)(i + 1) / tr->steps_per_epoch;
+		row.lr = lr[i];
+		row.momentum = mom;
+		row.loss = loss_sum / seen;
+		row.acc = (double)correct / seen;
+		if (epoch_end || i == n - 1) {
+			sc_trainer_score(tr, &tr->data.test, NULL, 0,
+			    &row.val_loss, &row.val_acc);
+			row.scored = 1;
+			res->test_loss = row.val_loss;
+			res->test_acc = row.val_acc;
+			if (hooks->on_epoch != NULL)
+				hooks->on_epoch(hooks->ctx, row.epoch,
+				    row.val_loss, row.val_acc, t_epoch);
+			t_epoch = 0.0;
+		}
+		if (hooks->on_row(hooks->ctx, &row) != 0)
+			return -1;
+		loss_sum = 0.0;
+		correct = seen = 0;
+	}
+	res->updates = n;
+	res->samples = samples;
+	res->train_seconds = t_train;
+	res->samples_per_sec = t_train > 0.0 ? samples / t_train : 0.0;
+	return 0;
+}

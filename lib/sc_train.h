@@ -1,0 +1,166 @@
+/*
+ * sc_train.h - the training loop and the LR range test.
+ *
+ * A trainer owns the data, the network, the optimiser and every buffer a
+ * training step needs; all of it is allocated when it is created, none in
+ * the step.  The same trainer drives `train` (a whole schedule) and
+ * `lrtest` (a sweep of learning rates).
+ */
+#ifndef SC_TRAIN_H
+#define SC_TRAIN_H
+
+#include <stdint.h>
+
+#include "sc_data.h"
+#include "sc_nn.h"
+#include "sc_optim.h"
+#include "sc_rng.h"
+
+struct cJSON;
+
+struct sc_train_config {
+	char data[1024];		/* dataset name or path */
+	char model_name[64];		/* --model */
+	char hidden[256];		/* --hidden; "" for the default */
+	struct sc_model_spec model;	/* parsed by sc_train_config_finish */
+	int batch;
+	uint64_t seed;
+	int threads;			/* 0: every core */
+	double weight_decay;
+	int nesterov;
+	int drop_last;			/* skip each epoch's partial batch */
+	double momentum;		/* when the schedule gives none */
+	int log_every;			/* training CSV row every k updates */
+};
+
+/* The defaults every tool starts from. */
+void sc_train_config_default(struct sc_train_config *c);
+
+/* Apply one of the options that train and lrtest share: data, model,
+ * hidden, batch, drop-last, seed, threads, weight-decay, nesterov (name
+ * without the dashes; arg NULL for flags).  Returns 0, 1 when name is
+ * not one of them, or -1 with a message naming the option. */
+int sc_train_option(struct sc_train_config *c, const char *name,
+    const char *arg);
+
+/* Check the options together and parse the model; returns 0 or -1. */
+int sc_train_config_finish(struct sc_train_config *c);
+
+/* The configuration as a JSON object (for summaries and checkpoints). */
+struct cJSON *sc_train_config_json(const struct sc_train_config *c,
+    const struct sc_model *m);
+
+struct sc_trainer {
+	struct sc_train_config cfg;
+	struct sc_dataset data;
+	struct sc_model *model;
+	struct sc_sgd opt;
+	struct sc_rng rng;		/* data order */
+	long steps_per_epoch;
+	long update;			/* updates done */
+
+	uint32_t *order;		/* this epoch's sample order */
+	uint32_t *eval_idx;		/* scratch indices for scoring */
+	float *x;			/* batch inputs [batch, shape] */
+	uint8_t *y;			/* batch labels */
+	float *dlogits;			/* [batch, classes] */
+};
+
+/* Load the data, build and initialise the network from the seed.
+ * Returns NULL with a message. */
+struct sc_trainer *sc_trainer_create(const struct sc_train_config *cfg);
+void sc_trainer_free(struct sc_trainer *tr);
+
+struct sc_step {
+	double loss;		/* mean over the batch, before the update */
+	int n;			/* samples in the batch */
+	int n_correct;
+};
+
+/* One parameter update on the next batch of the data order, at the given
+ * learning rate and momentum. */
+void sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
+    struct sc_step *out);
+
+/* Score samples idx[0..n-1] of a split (all of it when idx is NULL) in
+ * eval mode: mean loss and accuracy in 0..1. */
+void sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
+    const uint32_t *idx, int n, double *loss, double *acc);
+
+/* One logged row of a training run. */
+struct sc_log_row {
+	long iter;
+	double epoch;		/* epochs done after this update */
+	double lr, momentum;
+	double loss, acc;	/* means since the previous row */
+	int scored;		/* val_* hold the test set's score */
+	double val_loss, val_acc;
+};
+
+struct sc_train_hooks {
+	/* A row of the training CSV; nonzero return stops the run. */
+	int (*on_row)(void *ctx, const struct sc_log_row *row);
+	/* After every update (for progress displays); may be NULL. */
+	void (*on_update)(void *ctx, long done, long total);
+	/* After each epoch's scoring; may be NULL. */
+	void (*on_epoch)(void *ctx, double epoch, double val_loss,
+	    double val_acc, double seconds);
+	void *ctx;
+};
+
+struct sc_train_result {
+	double test_loss, test_acc;
+	double samples_per_sec;		/* training updates only */
+	double train_seconds;
+	long updates;
+	long samples;
+};
+
+/* Train for n updates with lr[i] and momentum[i] (momentum NULL: the
+ * configured constant).  The test set is scored at each epoch's end and
+ * after the last update.  Returns 0, or -1 with a message when the loss
+ * stops being finite or a hook fails. */
+int sc_train_run(struct sc_trainer *tr, long n, const double *lr,
+    const double *momentum, const struct sc_train_hooks *hooks,
+    struct sc_train_result *res);
+
+/* Header names of the training CSV, NULL-terminated. */
+extern const char *const sc_log_columns[];
+
+/* The LR range test. */
+enum sc_sweep { SC_SWEEP_LINEAR, SC_SWEEP_EXP };
+
+struct sc_range_config {
+	enum sc_sweep sweep;
+	double min_lr, max_lr;
+	long n_iters;
+	double momentum;
+	double smooth;		/* EMA beta of the smoothed loss */
+	double stop_factor;	/* stop past this many times the best */
+	int no_stop;
+	long eval_every;	/* 0: never */
+	int eval_size;		/* test samples scored each time */
+};
+
+struct sc_range_row {
+	long iter;
+	double lr, loss, smooth_loss, acc;
+	int scored;
+	double val_loss, val_acc;
+};
+
+/* Learning rate of update i of a sweep; exact at both ends. */
+double sc_range_lr(const struct sc_range_config *rc, long i);
+
+/* Run the range test, one row per update through on_row (nonzero return
+ * stops it).  *stop_reason is set to a message when the test stopped
+ * early (divergence or a non-finite loss), else to "".  Returns 0 or -1. */
+int sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
+    int (*on_row)(void *ctx, const struct sc_range_row *row),
+    void (*on_update)(void *ctx, long done, long total), void *ctx,
+    char *stop_reason, size_t reason_len);
+
+/* Header names of the range CSV, NULL-terminated. */
+extern const char *const sc_range_columns[];
+
+#endif
