@@ -63,8 +63,9 @@ prepare_onecycle(struct sc_sched *s)
 	if (!(s->end[0] > 0.0))
 		return sc_fail("--pct-start: %g of %ld updates leaves no "
 		    "update for the rising phase", s->pct_start, s->n_iters);
+	/* Phase k > 0 holds the updates i with end[k-1] < i <= end[k]. */
 	for (int k = 1; k < s->phases; k++)
-		if (!(s->end[k] > s->end[k - 1]) || s->end[k] > t - 1.0)
+		if (!(floor(s->end[k]) > floor(s->end[k - 1])))
 			return sc_fail("--pct-start: %g of %ld updates leaves "
 			    "phase %d with no update", s->pct_start,
 			    s->n_iters, k + 1);
@@ -102,10 +103,13 @@ sc_sched_prepare(struct sc_sched *s)
 	return sc_fail("unknown policy");
 }
 
-/* From a to b as p goes from 0 to 1; exact at both ends. */
+/* From a to b as p goes from 0 to 1; exact at both ends, and constant
+ * (to the last bit) when a == b. */
 static double
 anneal(enum sc_anneal how, double a, double b, double p)
 {
+	if (a == b)
+		return a;
 	if (how == SC_ANNEAL_COS)
 		return b + (a - b) / 2.0 * (1.0 + cos(M_PI * p));
 	return (1.0 - p) * a + p * b;

@@ -1,0 +1,359 @@
+/*
+ * Readers and writers: CSV by column name, IDX through zlib, the model
+ * file, outputs that are complete or absent, the seeded RNG, and the
+ * suggestion rules on crafted curves.
+ */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "check.h"
+#include "sc_blas.h"
+#include "sc_ckpt.h"
+#include "sc_csv.h"
+#include "sc_data.h"
+#include "sc_error.h"
+#include "sc_io.h"
+#include "sc_rng.h"
+#include "sc_suggest.h"
+
+static char dir[] = "/tmp/sc-test-io-XXXXXX";
+
+static const char *
+path_in(const char *name)
+{
+	static char buf[4][256];
+	static int turn;
+
+	turn = (turn + 1) % 4;
+	snprintf(buf[turn], sizeof(buf[turn]), "%s/%s", dir, name);
+	return buf[turn];
+}
+
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+
+	fputs(text, f);
+	fclose(f);
+}
+
+struct sums {
+	int col_b;
+	double b_total;
+	long rows;
+};
+
+static int
+sum_header(void *ctx, const char *path, int n, char **names)
+{
+	struct sums *s = ctx;
+
+	(void)path;
+	s->col_b = sc_csv_find(n, names, "b");
+	return s->col_b < 0 ? sc_fail("no b") : 0;
+}
+
+static int
+sum_row(void *ctx, const struct sc_csv_row *row)
+{
+	struct sums *s = ctx;
+	double v;
+
+	if (sc_csv_number(row, s->col_b, &v) < 0)
+		return -1;
+	s->b_total += v;
+	s->rows++;
+	return 0;
+}
+
+static void
+test_csv(void)
+{
+	const char *p = path_in("a.csv");
+	struct sums s = { 0 };
+
+	/* BOM, CRLF, columns found by name, a quoted header cell. */
+	write_text(p, "\xEF\xBB\xBF\"a\",b,c\r\n1,2,3\r\n4,5.5,6\r\n");
+	CHECK(sc_csv_read(p, sum_header, sum_row, &s) == 0);
+	CHECK(s.rows == 2);
+	CHECK(s.b_total == 7.5);
+
+	write_text(p, "a,b\n1,2\n3\n");
+	memset(&s, 0, sizeof(s));
+	CHECK(sc_csv_read(p, sum_header, sum_row, &s) < 0);
+	CHECK(strstr(sc_error(), "line 3") != NULL);
+
+	write_text(p, "a,b\n1,2\n3,x\n");
+	memset(&s, 0, sizeof(s));
+	CHECK(sc_csv_read(p, sum_header, sum_row, &s) < 0);
+	CHECK(strstr(sc_error(), "line 3") != NULL);
+	CHECK(strstr(sc_error(), "'b'") != NULL);
+
+	write_text(p, "");
+	CHECK(sc_csv_read(p, sum_header, sum_row, &s) < 0);
+	CHECK(strstr(sc_error(), "empty") != NULL);
+
+	CHECK(sc_csv_read(path_in("missing.csv"), NULL, sum_row, &s) < 0);
+	CHECK(strstr(sc_error(), "missing.csv") != NULL);
+}
+
+static void
+write_gz(const char *path, const unsigned char *data, size_t len)
+{
+	gzFile f = gzopen(path, "wb");
+
+	gzwrite(f, data, (unsigned)len);
+	gzclose(f);
+}
+
+static void
+test_idx(void)
+{
+	/* Two 2x3 images. */
+	unsigned char img[16 + 12] = { 0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2,
+		0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	uint32_t dims[3];
+	uint8_t *data;
+
+	write_gz(path_in("img.gz"), img, sizeof(img));
+	data = sc_idx_read(path_in("img.gz"), 3, dims);
+	if (CHECK(data != NULL)) {
+		CHECK(dims[0] == 2 && dims[1] == 2 && dims[2] == 3);
+		CHECK(data[0] == 1 && data[11] == 12);
+		free(data);
+	}
+
+	write_gz(path_in("short.gz"), img, sizeof(img) - 1);
+	CHECK(sc_idx_read(path_in("short.gz"), 3, dims) == NULL);
+	CHECK(strstr(sc_error(), "truncated") != NULL);
+
+	img[2] = 9;
+	write_gz(path_in("magic.gz"), img, sizeof(img));
+	CHECK(sc_idx_read(path_in("magic.gz"), 3, dims) == NULL);
+	CHECK(strstr(sc_error(), "not an IDX file") != NULL);
+}
+
+static void
+test_model_file(void)
+{
+	struct sc_model_spec spec;
+	struct sc_shape in = { 5, 1, 1 };
+	struct sc_model *a, *b;
+	struct sc_rng rng;
+	cJSON *head = cJSON_CreateObject(), *back = NULL;
+	const char *p = path_in("m.scm");
+	FILE *f;
+
+	cJSON_AddStringToObject(head, "model", "mlp");
+	sc_model_spec_parse(&spec, "mlp", "4");
+	a = sc_model_create(&spec, in, 3, 2);
+	b = sc_model_create(&spec, in, 3, 2);
+	sc_rng_seed(&rng, 3);
+	sc_model_init(a, &rng);
+	CHECK(sc_ckpt_save(p, a, head) == 0);
+	CHECK(sc_ckpt_load(p, b, &back) == 0);
+	CHECK(memcmp(a->theta, b->theta, a->n_theta * sizeof(float)) == 0);
+	CHECK(back != NULL && strcmp(cJSON_GetObjectItem(back, "model")
+	    ->valuestring, "mlp") == 0);
+	cJSON_Delete(back);
+
+	/* Flip one byte of a parameter: the checksum must catch it. */
+	f = fopen(p, "r+b");
+	fseek(f, -9, SEEK_END);
+	fputc(0x5a, f);
+	fclose(f);
+	CHECK(sc_ckpt_load(p, b, NULL) < 0);
+	CHECK(strstr(sc_error(), "checksum") != NULL);
+
+	write_text(p, "not a model at all, really");
+	CHECK(sc_ckpt_load(p, b, NULL) < 0);
+	CHECK(strstr(sc_error(), "magic") != NULL);
+	cJSON_Delete(head);
+	sc_model_free(a);
+	sc_model_free(b);
+}
+
+static void
+test_outputs(void)
+{
+	const char *p = path_in("out.txt");
+	struct sc_out o;
+	char buf[64] = "";
+	FILE *f;
+
+	write_text(p, "old\n");
+	CHECK(sc_out_open(&o, p) == 0);
+	fputs("new\n", o.f);
+	sc_out_abort(&o);		/* the old file stays */
+	f = fopen(p, "r");
+	CHECK(fgets(buf, sizeof(buf), f) != NULL && strcmp(buf, "old\n")
+	    == 0);
+	fclose(f);
+
+	CHECK(sc_out_open(&o, p) == 0);
+	fputs("new\n", o.f);
+	CHECK(sc_out_commit(&o) == 0);
+	f = fopen(p, "r");
+	CHECK(fgets(buf, sizeof(buf), f) != NULL && strcmp(buf, "new\n")
+	    == 0);
+	fclose(f);
+
+	CHECK(sc_out_open(&o, "/nonexistent-dir/x.csv") < 0);
+	CHECK(strstr(sc_error(), "/nonexistent-dir/x.csv") != NULL);
+}
+
+static void
+test_rng(void)
+{
+	struct sc_rng a, b;
+	uint32_t idx[100], seen[100] = { 0 };
+	int same = 1;
+
+	sc_rng_seed(&a, 9);
+	sc_rng_seed(&b, 9);
+	for (int i = 0; i < 1000; i++)
+		same &= sc_rng_next(&a) == sc_rng_next(&b);
+	CHECK(same);
+	for (int i = 0; i < 100; i++)
+		idx[i] = (uint32_t)i;
+	sc_rng_shuffle(&a, idx, 100);
+	for (int i = 0; i < 100; i++)
+		seen[idx[i]]++;
+	for (int i = 0; i < 100; i++)
+		same &= seen[i] == 1;
+	CHECK(same);			/* a permutation */
+	for (int i = 0; i < 1000; i++) {
+		double u = sc_rng_uniform(&a);
+
+		same &= u >= 0.0 && u < 1.0 && sc_rng_below(&a, 7) < 7;
+	}
+	CHECK(same);
+}
+
+/* A curve as a CSV: n rows, loss from f, val_acc every 5 rows. */
+static void
+write_curve(const char *p, int n, double (*loss)(double), int with_val,
+    double (*acc)(double))
+{
+	FILE *f = fopen(p, "w");
+
+	fprintf(f, with_val ? "iter,lr,loss,val_acc\n" : "iter,lr,loss\n");
+	for (int i = 0; i < n; i++) {
+		double lr = 1e-3 * pow(1e4, (double)i / (n - 1));
+
+		fprintf(f, "%d,%.17g,%.17g", i, lr, loss(lr));
+		if (with_val) {
+			if (i % 5 == 4)
+				fprintf(f, ",%.17g", acc(lr));
+			else
+				fprintf(f, ",");
+		}
+		fprintf(f, "\n");
+	}
+	fclose(f);
+}
+
+/* Falls fastest near lr 0.1, lowest near 1, then climbs. */
+static double
+clean_loss(double lr)
+{
+	double x = log10(lr);
+
+	return 2.0 - 1.5 / (1.0 + exp(-4.0 * (x + 1.0))) +
+	    (x > 0.0 ? 3.0 * x * x : 0.0);
+}
+
+static double
+rising_loss(double lr)
+{
+	return 2.0 + lr;
+}
+
+static double
+peaked_acc(double lr)
+{
+	double x = log10(lr);
+
+	return 0.9 - 0.1 * (x - 0.0) * (x - 0.0) / 4.0;
+}
+
+static int
+suggest(const char *file, const char *method, cJSON **out)
+{
+	struct sc_suggest_opts o = { method, 10.0, -1, -1 };
+	struct sc_curve c;
+	int rc;
+
+	if (sc_curve_load(file, 0.98, &c) < 0)
+		return -1;
+	rc = sc_suggest(&c, &o, out);
+	sc_curve_free(&c);
+	return rc;
+}
+
+static void
+test_suggest(void)
+{
+	const char *p = path_in("curve.csv");
+	cJSON *o = NULL;
+	double max_lr;
+
+	write_curve(p, 200, clean_loss, 0, NULL);
+	CHECK(suggest(p, "steep", &o) == 0);
+	max_lr = cJSON_GetObjectItem(o, "max_lr")->valuedouble;
+	CHECK(max_lr > 0.03 && max_lr < 0.3);
+	CHECK_NEAR(cJSON_GetObjectItem(o, "min_lr")->valuedouble,
+	    max_lr / 10.0, 1e-15);
+	cJSON_Delete(o);
+
+	CHECK(suggest(p, "peak", &o) == 0);	/* lowest smoothed loss */
+	max_lr = cJSON_GetObjectItem(o, "max_lr")->valuedouble;
+	CHECK(max_lr > 0.3 && max_lr < 3.0);
+	cJSON_Delete(o);
+
+	write_curve(p, 200, rising_loss, 0, NULL);
+	CHECK(suggest(p, "steep", &o) == 1);
+	CHECK(cJSON_GetObjectItem(o, "reason") != NULL);
+	CHECK(cJSON_GetObjectItem(o, "max_lr") == NULL);
+	cJSON_Delete(o);
+	CHECK(suggest(p, "peak", &o) == 1);
+	CHECK(cJSON_GetObjectItem(o, "max_lr") == NULL);
+	cJSON_Delete(o);
+
+	write_curve(p, 200, clean_loss, 1, peaked_acc);
+	CHECK(suggest(p, "peak", &o) == 0);
+	max_lr = cJSON_GetObjectItem(o, "peak_lr")->valuedouble;
+	CHECK(max_lr > 0.7 && max_lr < 1.4);
+	CHECK(strcmp(cJSON_GetObjectItem(o, "source")->valuestring,
+	    "val_acc") == 0);
+	cJSON_Delete(o);
+
+	write_curve(p, 4, clean_loss, 0, NULL);
+	CHECK(suggest(p, "steep", &o) < 0);	/* too few rows */
+	CHECK(strstr(sc_error(), "at least 5") != NULL);
+}
+
+int
+main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL || sc_blas_init(1) < 0) {
+		fprintf(stderr, "test_io: set-up failed\n");
+		return 1;
+	}
+	test_csv();
+	test_idx();
+	test_model_file();
+	test_outputs();
+	test_rng();
+	test_suggest();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_io: could not remove %s\n", dir);
+	return check_report("test_io");
+}
