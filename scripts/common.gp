@@ -29,7 +29,7 @@ if (sc_fmt eq "png") {
 		set terminal svg size sc_px_w, sc_px_h noenhanced \
 		    font "sans,10" background rgb "white"
 	} else {
-		set terminal dumb size sc_txt_w, sc_txt_h noenhanced nofeed
+		set terminal dumb size sc_txt_w, sc_txt_h noenhanced
 	}
 }
 set output sc_out

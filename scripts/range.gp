@@ -25,6 +25,9 @@ load ARG0[1:strlen(ARG0) - strlen("range.gp")] . "common.gp"
 # The learning rates the test swept, widened to take in every marked value.
 stats sc_data using (column("lr") > 0 ? column("lr") : NaN) \
     name "LR" nooutput
+if (!exists("LR_min")) {
+	exit error "column lr has no learning rate above 0 to draw"
+}
 x_lo = LR_min
 x_hi = LR_max
 n_marks = words(sc_marks) / 2
@@ -44,6 +47,9 @@ first_loss = NaN
 stats sc_data using (first_loss = first_loss == first_loss ? \
     first_loss : column(loss_col), column(loss_col)) name "SMOOTH" nooutput
 stats sc_data using (column("loss")) name "RAW" nooutput
+if (!exists("RAW_max") || !exists("SMOOTH_min")) {
+	exit error "column " . loss_col . " has no value to draw"
+}
 loss_top = 1.5 * first_loss > 4 * SMOOTH_min ? \
     1.5 * first_loss : 4 * SMOOTH_min
 set ylabel "loss"
@@ -82,8 +88,9 @@ do for [i = 1:n_marks] {
 	} else {
 		n_ev = n_ev + 1
 		ev_title[n_ev] = sprintf("%s %.3g", name, v)
+		ev_color = word(ev_colors, (n_ev - 1) % 5 + 1)
 		set arrow i from v, graph 0 to v, graph 1 nohead back \
-		    lw 1.5 dt n_ev + 2 lc rgb word(ev_colors, (n_ev - 1) % 5 + 1)
+		    lw 1.5 dt n_ev + 2 lc rgb ev_color
 	}
 }
 bounds_title = sc_method eq "" ? "bounds" : "bounds (" . sc_method . ")"

@@ -18,8 +18,14 @@ load ARG0[1:strlen(ARG0) - strlen("schedule.gp")] . "common.gp"
 
 # Statistics first: stats only counts the points inside the ranges set.
 stats sc_data using (column("lr")) name "LR" nooutput
+if (!exists("LR_max")) {
+	exit error "column lr has no value to draw"
+}
 if (has("momentum")) {
 	stats sc_data using (column("momentum")) name "M" nooutput
+	if (!exists("M_max")) {
+		exit error "column momentum has no value to draw"
+	}
 }
 
 set title sc_title

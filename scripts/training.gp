@@ -26,8 +26,14 @@ stats sc_data using (column("epoch") != prev_epoch ? \
     epoch_starts = epoch_starts . \
     sprintf(" %.0f %.0f", column("iter"), column("epoch")) : "", \
     prev_epoch = column("epoch"), column("iter")) name "IT" nooutput
+if (!exists("IT_max")) {
+	exit error "columns iter and epoch have no value to draw"
+}
 if (has("momentum")) {
 	stats sc_data using (column("momentum")) name "M" nooutput
+	if (!exists("M_max")) {
+		exit error "column momentum has no value to draw"
+	}
 	m_pad = M_max > M_min ? (M_max - M_min) / 10 : 0.05
 }
 n_epochs = words(epoch_starts) / 2
@@ -74,8 +80,9 @@ if (has("acc")) {
 	    ' lc rgb c_acc_raw title "batch accuracy"'
 }
 if (has("val_acc")) {
-	p = p . ', sc_data using "iter":"val_acc" axes x1y2 with linespoints' . \
-	    ' pt 7 ps 1 lw 2 lc rgb c_acc title "held-out accuracy"'
+	p = p . ', sc_data using "iter":"val_acc" axes x1y2' . \
+	    ' with linespoints pt 7 ps 1 lw 2 lc rgb c_acc' . \
+	    ' title "held-out accuracy"'
 }
 eval "plot " . p
 
