@@ -254,10 +254,13 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	if (sc_csv_header(&run.w, sc_log_columns) < 0 ||
 	    sc_train_run(tr, sched->n, sched->lr, sched->momentum, &hooks,
 	    &res) < 0) {
+		/* A named output is complete or absent: the file the user
+		 * had stays as it was.  On standard output the rows so far
+		 * have already gone out. */
 		sc_progress_clear(&run.progress);
-		/* The rows so far are kept: they say where the run went. */
-		if (sc_out_commit(&out) < 0)
-			return -1;
+		if (out.f == stdout)
+			fflush(stdout);
+		sc_out_abort(&out);
 		return -1;
 	}
 	if (sc_out_commit(&out) < 0)
