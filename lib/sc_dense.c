@@ -1,17 +1,18 @@
 /*
- * Fully connected layer: y[n, o] = x[n, i] W[o, i]^T + b[o].
- * W is stored row-major with one row per output, as in PyTorch.
+ * Fully connected layer: y[n, o] = x[n, i] W[o, i]^T + b[o], each sample
+ * taken as one flat row.  W is stored with one row per output.
  */
 #include <math.h>
 #include <string.h>
 
 #include "sc_blas.h"
+#include "sc_error.h"
 #include "sc_nn.h"
 
 static void
 dense_init(struct sc_layer *l, struct sc_rng *rng)
 {
-	int n_in = (int)sc_shape_size(l->in);
+	int n_in = (int)sc_shape_size(l->in[0]);
 	/* He uniform: keeps the activation variance through ReLUs. */
 	double bound = sqrt(6.0 / n_in);
 
@@ -21,26 +22,27 @@ dense_init(struct sc_layer *l, struct sc_rng *rng)
 }
 
 static void
-dense_forward(struct sc_layer *l, const float *x, float *y, int n, int train)
+dense_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
 {
-	int n_in = (int)sc_shape_size(l->in), n_out = (int)l->n_b;
+	int n_in = (int)sc_shape_size(l->in[0]), n_out = (int)l->n_b;
 
 	(void)train;
 	for (int r = 0; r < n; r++)
 		memcpy(y + (size_t)r * n_out, l->b, n_out * sizeof(float));
-	sc_sgemm(0, 1, n, n_out, n_in, 1.0f, x, n_in, l->w, n_in, 1.0f,
+	sc_sgemm(0, 1, n, n_out, n_in, 1.0f, x[0], n_in, l->w, n_in, 1.0f,
 	    y, n_out);
 }
 
 static void
-dense_backward(struct sc_layer *l, const float *x, const float *y,
-    const float *dy, float *dx, int n)
+dense_backward(struct sc_layer *l, const float *const *x, const float *y,
+    const float *dy, float *const *dx, int n)
 {
-	int n_in = (int)sc_shape_size(l->in), n_out = (int)l->n_b;
+	int n_in = (int)sc_shape_size(l->in[0]), n_out = (int)l->n_b;
 
 	(void)y;
 	/* dW[o, i] += dy^T[o, n] x[n, i] */
-	sc_sgemm(1, 0, n_out, n_in, n, 1.0f, dy, n_out, x, n_in, 1.0f,
+	sc_sgemm(1, 0, n_out, n_in, n, 1.0f, dy, n_out, x[0], n_in, 1.0f,
 	    l->dw, n_in);
 	/* db[o] += sum over the batch of dy[., o] */
 	for (int r = 0; r < n; r++) {
@@ -50,22 +52,27 @@ dense_backward(struct sc_layer *l, const float *x, const float *y,
 			l->db[o] += row[o];
 	}
 	/* dx[n, i] = dy[n, o] W[o, i] */
-	if (dx != NULL)
+	if (dx[0] != NULL)
 		sc_sgemm(0, 0, n, n_in, n_out, 1.0f, dy, n_out, l->w, n_in,
-		    0.0f, dx, n_in);
+		    0.0f, dx[0], n_in);
 }
 
 static const struct sc_layer_ops dense_ops = {
-	"dense", dense_init, dense_forward, dense_backward,
+	.kind = "dense",
+	.init = dense_init,
+	.forward = dense_forward,
+	.backward = dense_backward,
 };
 
-void
+int
 sc_dense_setup(struct sc_layer *l, struct sc_shape in, int n_out)
 {
-	memset(l, 0, sizeof(*l));
+	if (n_out < 1)
+		return sc_fail("dense: %d outputs", n_out);
 	l->ops = &dense_ops;
-	l->in = in;
+	l->in[0] = in;
 	l->out = (struct sc_shape){ n_out, 1, 1 };
 	l->n_w = (size_t)n_out * sc_shape_size(in);
 	l->n_b = (size_t)n_out;
+	return 0;
 }

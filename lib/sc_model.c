@@ -1,32 +1,37 @@
-/* Building a network from a preset, and running it forward and back. */
+/*
+ * Building a network (from a preset or a description file) and running it
+ * forward and back.
+ */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_suggest.h"
 
 static const int mlp_default_hidden[] = { 512, 256 };
 
-int
-sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
-    const char *hidden)
-{
-	memset(spec, 0, sizeof(*spec));
-	if (strcmp(name, "mlp") != 0)
-		return sc_fail("--model: unknown model '%s' (known: mlp)",
-		    name);
-	if (hidden != NULL && strcmp(name, "mlp") != 0)
-		return sc_fail("--hidden applies to the mlp model only");
-	snprintf(spec->name, sizeof(spec->name), "%s", name);
+static const char *const presets[] = {
+	"mlp", "lenet", "cnn", "resnet8", "resnet20", "resnet56", NULL,
+};
 
-	if (hidden == NULL) {
-		spec->n_hidden = 2;
-		memcpy(spec->hidden, mlp_default_hidden,
-		    sizeof(mlp_default_hidden));
-		return 0;
-	}
+static int
+is_description_file(const char *name)
+{
+	struct stat st;
+	size_t len = strlen(name);
+
+	return stat(name, &st) == 0 ||
+	    (len > 5 && strcmp(name + len - 5, ".json") == 0);
+}
+
+static int
+parse_hidden(struct sc_model_spec *spec, const char *hidden)
+{
 	for (const char *p = hidden; *p != '\0';) {
 		char *end;
 		long v;
@@ -35,8 +40,8 @@ sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
 		v = strtol(p, &end, 10);
 		if (end == p || errno != 0 || v < 1 || v > 65536 ||
 		    (*end != ',' && *end != '\0'))
-			return sc_fail("--hidden '%s': expected widths "
-			    "from 1 to 65536 separated by commas", hidden);
+			return sc_fail("--hidden '%s': expected widths from 1 "
+			    "to 65536 separated by commas", hidden);
 		if (spec->n_hidden == SC_MAX_HIDDEN)
 			return sc_fail("--hidden '%s': at most %d layers",
 			    hidden, SC_MAX_HIDDEN);
@@ -49,33 +54,397 @@ sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
 	return 0;
 }
 
-void
-sc_model_describe(const struct sc_model *m, char *buf, size_t len)
+int
+sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
+    const char *hidden)
 {
-	size_t used = (size_t)snprintf(buf, len, "%s:%zu", m->spec.name,
-	    sc_shape_size(m->input));
+	int known = 0;
 
-	for (int i = 0; i < m->spec.n_hidden && used < len; i++)
-		used += (size_t)snprintf(buf + used, len - used, "-%d",
-		    m->spec.hidden[i]);
-	if (used < len)
-		snprintf(buf + used, len - used, "-%d", m->n_classes);
+	memset(spec, 0, sizeof(*spec));
+	for (int i = 0; presets[i] != NULL; i++)
+		known |= strcmp(name, presets[i]) == 0;
+	if (!known && !is_description_file(name))
+		return sc_fail("--model: '%s' is neither a preset (mlp, lenet, "
+		    "cnn, resnet8, resnet20, resnet56) nor a description file",
+		    name);
+	if (hidden != NULL && strcmp(name, "mlp") != 0)
+		return sc_fail("--hidden: applies to the mlp model only");
+	if (!known) {
+		if (strlen(name) >= sizeof(spec->path))
+			return sc_fail("--model: path too long");
+		snprintf(spec->name, sizeof(spec->name), "file");
+		snprintf(spec->path, sizeof(spec->path), "%s", name);
+		return 0;
+	}
+	snprintf(spec->name, sizeof(spec->name), "%s", name);
+	if (strcmp(name, "mlp") != 0)
+		return 0;
+	if (hidden == NULL) {
+		spec->n_hidden = 2;
+		memcpy(spec->hidden, mlp_default_hidden,
+		    sizeof(mlp_default_hidden));
+		return 0;
+	}
+	return parse_hidden(spec, hidden);
 }
 
-/* Lay out the layers of an MLP: (dense, relu) per hidden width, then a
- * dense layer to the class scores. */
-static void
-build_mlp(struct sc_model *m)
-{
-	struct sc_shape s = m->input;
+/*
+ * The builder appends layers to a model and tracks the layer whose
+ * output the next one reads.
+ */
+struct builder {
+	struct sc_model *m;
+	int cur;		/* layer index of the current output */
+	struct sc_shape shape;	/* its shape */
+};
 
-	for (int i = 0; i < m->spec.n_hidden; i++) {
-		sc_dense_setup(&m->layers[m->n_layers++], s,
-		    m->spec.hidden[i]);
-		s = m->layers[m->n_layers - 1].out;
-		sc_relu_setup(&m->layers[m->n_layers++], s);
+static struct sc_layer *
+append(struct builder *b, int src0, int src1)
+{
+	struct sc_model *m = b->m;
+	struct sc_layer *l;
+
+	if (m->n_layers == SC_MAX_LAYERS) {
+		sc_fail("more than %d layers", SC_MAX_LAYERS);
+		return NULL;
 	}
-	sc_dense_setup(&m->layers[m->n_layers++], s, m->n_classes);
+	l = &m->layers[m->n_layers];
+	memset(l, 0, sizeof(*l));
+	l->src[0] = src0;
+	l->src[1] = src1;
+	l->n_src = src1 == -2 ? 1 : 2;
+	return l;
+}
+
+/* Make the appended layer the current output. */
+static int
+commit(struct builder *b, int rc)
+{
+	struct sc_layer *l = &b->m->layers[b->m->n_layers];
+
+	if (rc < 0)
+		return -1;
+	b->cur = b->m->n_layers++;
+	b->shape = l->out;
+	return 0;
+}
+
+#define ADD1(b, setup_call) \
+	(append((b), (b)->cur, -2) == NULL ? -1 : commit((b), (setup_call)))
+#define NEW(b) (&(b)->m->layers[(b)->m->n_layers])
+
+static int
+add_dense(struct builder *b, int n_out)
+{
+	return ADD1(b, sc_dense_setup(NEW(b), b->shape, n_out));
+}
+
+static int
+add_relu(struct builder *b)
+{
+	return ADD1(b, sc_relu_setup(NEW(b), b->shape));
+}
+
+static int
+add_conv(struct builder *b, int filters, int k, int stride, int pad,
+    int bias)
+{
+	return ADD1(b, sc_conv_setup(NEW(b), b->shape, filters, k, stride,
+	    pad, bias));
+}
+
+static int
+add_bn(struct builder *b)
+{
+	return ADD1(b, sc_bn_setup(NEW(b), b->shape, 0.1f, 1e-5f));
+}
+
+static int
+add_maxpool(struct builder *b, int k, int stride)
+{
+	return ADD1(b, sc_maxpool_setup(NEW(b), b->shape, k, stride));
+}
+
+static int
+add_gap(struct builder *b)
+{
+	return ADD1(b, sc_gap_setup(NEW(b), b->shape));
+}
+
+static int
+add_dropout(struct builder *b, float p)
+{
+	return ADD1(b, sc_dropout_setup(NEW(b), b->shape, p));
+}
+
+enum shortcut { SHORTCUT_AUTO_PAD, SHORTCUT_PROJECTION };
+
+/* Join a residual body (ending at the current output) with its block
+ * input: identity when the shapes agree, else zero-padding (option A)
+ * or a 1x1 convolution with batch norm (option B). */
+static int
+add_join(struct builder *b, int in, struct sc_shape in_shape,
+    enum shortcut how)
+{
+	int body = b->cur, cut = in;
+	struct sc_shape body_shape = b->shape;
+	int stride = in_shape.h / body_shape.h;
+
+	if (in_shape.c != body_shape.c || in_shape.h != body_shape.h ||
+	    in_shape.w != body_shape.w) {
+		if (stride < 1 || (in_shape.h - 1) / stride + 1 !=
+		    body_shape.h)
+			return sc_fail("residual: cannot join a %dx%dx%d "
+			    "input to a %dx%dx%d body", in_shape.c,
+			    in_shape.h, in_shape.w, body_shape.c,
+			    body_shape.h, body_shape.w);
+		b->cur = in;
+		b->shape = in_shape;
+		if (how == SHORTCUT_PROJECTION) {
+			if (add_conv(b, body_shape.c, 1, stride, 0, 0) < 0 ||
+			    add_bn(b) < 0)
+				return -1;
+		} else if (ADD1(b, sc_padcut_setup(NEW(b), in_shape,
+		    body_shape.c, stride)) < 0) {
+			return -1;
+		}
+		cut = b->cur;
+	}
+	if (append(b, body, cut) == NULL)
+		return -1;
+	return commit(b, sc_add_setup(NEW(b), body_shape,
+	    cut == in ? in_shape : b->shape));
+}
+
+/* A CIFAR ResNet basic block: conv3x3-BN-ReLU-conv3x3-BN, plus the
+ * shortcut, then ReLU. */
+static int
+add_basic_block(struct builder *b, int filters, int stride)
+{
+	int in = b->cur;
+	struct sc_shape in_shape = b->shape;
+
+	if (add_conv(b, filters, 3, stride, 1, 0) < 0 || add_bn(b) < 0 ||
+	    add_relu(b) < 0 || add_conv(b, filters, 3, 1, 1, 0) < 0 ||
+	    add_bn(b) < 0 || add_join(b, in, in_shape,
+	    SHORTCUT_AUTO_PAD) < 0)
+		return -1;
+	return add_relu(b);
+}
+
+static int
+build_mlp(struct builder *b)
+{
+	for (int i = 0; i < b->m->spec.n_hidden; i++)
+		if (add_dense(b, b->m->spec.hidden[i]) < 0 || add_relu(b) < 0)
+			return -1;
+	return add_dense(b, b->m->n_classes);
+}
+
+/* Caffe's MNIST LeNet: conv5x5 20, max-pool, conv5x5 50, max-pool,
+ * dense 500, ReLU, dense. */
+static int
+build_lenet(struct builder *b)
+{
+	if (add_conv(b, 20, 5, 1, 0, 1) < 0 || add_maxpool(b, 2, 2) < 0 ||
+	    add_conv(b, 50, 5, 1, 0, 1) < 0 || add_maxpool(b, 2, 2) < 0 ||
+	    add_dense(b, 500) < 0 || add_relu(b) < 0)
+		return -1;
+	return add_dense(b, b->m->n_classes);
+}
+
+static int
+build_cnn(struct builder *b)
+{
+	static const int widths[] = { 32, 64, 128 };
+
+	for (int i = 0; i < 3; i++) {
+		if (add_conv(b, widths[i], 3, 1, 1, 1) < 0 || add_bn(b) < 0 ||
+		    add_relu(b) < 0)
+			return -1;
+		if (i < 2 && add_maxpool(b, 2, 2) < 0)
+			return -1;
+	}
+	if (add_gap(b) < 0)
+		return -1;
+	return add_dense(b, b->m->n_classes);
+}
+
+/* He et al.'s CIFAR ResNet with 6n + 2 layers. */
+static int
+build_resnet(struct builder *b, int blocks)
+{
+	static const int widths[] = { 16, 32, 64 };
+
+	if (add_conv(b, 16, 3, 1, 1, 0) < 0 || add_bn(b) < 0 ||
+	    add_relu(b) < 0)
+		return -1;
+	for (int stage = 0; stage < 3; stage++)
+		for (int i = 0; i < blocks; i++)
+			if (add_basic_block(b, widths[stage],
+			    stage > 0 && i == 0 ? 2 : 1) < 0)
+				return -1;
+	if (add_gap(b) < 0)
+		return -1;
+	return add_dense(b, b->m->n_classes);
+}
+
+/* Description files. */
+
+static int
+json_int(const cJSON *o, const char *key, int def, int lo, int hi,
+    const char *where, int *v)
+{
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (x == NULL) {
+		if (def < lo)
+			return sc_fail("%s: needs \"%s\"", where, key);
+		*v = def;
+		return 0;
+	}
+	if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
+	    x->valuedouble < lo || x->valuedouble > hi)
+		return sc_fail("%s: \"%s\" must be an integer from %d to %d",
+		    where, key, lo, hi);
+	*v = (int)x->valuedouble;
+	return 0;
+}
+
+static int build_layers(struct builder *b, const cJSON *list,
+    const char *where);
+
+static int
+build_one(struct builder *b, const cJSON *o, const char *where)
+{
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(o, "type");
+	const char *t;
+	int f, k, s, p, bias;
+
+	if (!cJSON_IsObject(o) || !cJSON_IsString(type))
+		return sc_fail("%s: a layer is an object with a \"type\"",
+		    where);
+	t = type->valuestring;
+	if (strcmp(t, "dense") == 0) {
+		if (json_int(o, "units", -1, 1, 1 << 20, where, &f) < 0)
+			return -1;
+		return add_dense(b, f);
+	}
+	if (strcmp(t, "conv") == 0) {
+		if (json_int(o, "filters", -1, 1, 1 << 16, where, &f) < 0 ||
+		    json_int(o, "kernel", 3, 1, 64, where, &k) < 0 ||
+		    json_int(o, "stride", 1, 1, 64, where, &s) < 0 ||
+		    json_int(o, "pad", k / 2, 0, 63, where, &p) < 0 ||
+		    json_int(o, "bias", 1, 0, 1, where, &bias) < 0)
+			return -1;
+		return add_conv(b, f, k, s, p, bias);
+	}
+	if (strcmp(t, "batchnorm") == 0)
+		return add_bn(b);
+	if (strcmp(t, "relu") == 0)
+		return add_relu(b);
+	if (strcmp(t, "maxpool") == 0) {
+		if (json_int(o, "size", 2, 1, 64, where, &k) < 0 ||
+		    json_int(o, "stride", k, 1, 64, where, &s) < 0)
+			return -1;
+		return add_maxpool(b, k, s);
+	}
+	if (strcmp(t, "gap") == 0)
+		return add_gap(b);
+	if (strcmp(t, "dropout") == 0) {
+		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "p");
+
+		if (!cJSON_IsNumber(x))
+			return sc_fail("%s: dropout needs a number \"p\"",
+			    where);
+		return add_dropout(b, (float)x->valuedouble);
+	}
+	if (strcmp(t, "residual") == 0) {
+		const cJSON *cut = cJSON_GetObjectItemCaseSensitive(o,
+		    "shortcut");
+		enum shortcut how = SHORTCUT_AUTO_PAD;
+		int in = b->cur;
+		struct sc_shape in_shape = b->shape;
+
+		if (cut != NULL) {
+			if (cJSON_IsString(cut) &&
+			    strcmp(cut->valuestring, "projection") == 0)
+				how = SHORTCUT_PROJECTION;
+			else if (!cJSON_IsString(cut) ||
+			    strcmp(cut->valuestring, "pad") != 0)
+				return sc_fail("%s: \"shortcut\" is \"pad\" "
+				    "or \"projection\"", where);
+		}
+		if (build_layers(b, cJSON_GetObjectItemCaseSensitive(o,
+		    "layers"), where) < 0)
+			return -1;
+		return add_join(b, in, in_shape, how);
+	}
+	return sc_fail("%s: unknown layer type \"%s\" (known: dense, conv, "
+	    "batchnorm, relu, maxpool, gap, dropout, residual)", where, t);
+}
+
+static int
+build_layers(struct builder *b, const cJSON *list, const char *where)
+{
+	char here[512];
+	int i = 0;
+	const cJSON *o;
+
+	if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) == 0)
+		return sc_fail("%s: \"layers\" must be a non-empty array",
+		    where);
+	cJSON_ArrayForEach(o, list) {
+		snprintf(here, sizeof(here), "%s: layer %d", where, ++i);
+		if (build_one(b, o, here) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+build_file(struct builder *b)
+{
+	const char *path = b->m->spec.path;
+	char *text = sc_read_file(path, 1 << 20);
+	cJSON *doc;
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	doc = cJSON_Parse(text);
+	free(text);
+	if (doc == NULL)
+		return sc_fail("%s: not valid JSON", path);
+	rc = build_layers(b, cJSON_GetObjectItemCaseSensitive(doc, "layers"),
+	    path);
+	cJSON_Delete(doc);
+	if (rc == 0 && sc_shape_size(b->shape) != (size_t)b->m->n_classes)
+		return sc_fail("%s: the last layer gives %zu outputs, the data "
+		    "has %d classes", path, sc_shape_size(b->shape),
+		    b->m->n_classes);
+	return rc;
+}
+
+static int
+build(struct sc_model *m)
+{
+	struct builder b = { m, SC_INPUT, m->input };
+	const char *name = m->spec.name;
+
+	if (strcmp(name, "mlp") == 0)
+		return build_mlp(&b);
+	if (strcmp(name, "lenet") == 0)
+		return build_lenet(&b);
+	if (strcmp(name, "cnn") == 0)
+		return build_cnn(&b);
+	if (strcmp(name, "resnet8") == 0)
+		return build_resnet(&b, 1);
+	if (strcmp(name, "resnet20") == 0)
+		return build_resnet(&b, 3);
+	if (strcmp(name, "resnet56") == 0)
+		return build_resnet(&b, 9);
+	return build_file(&b);
 }
 
 static float *
@@ -90,11 +459,12 @@ alloc_floats(size_t n)
 	return p;
 }
 
-/* Point each layer's parameters into the flat arrays. */
+/* Point each layer's parameters, statistics and memory into the model's
+ * arrays. */
 static void
-place_parameters(struct sc_model *m)
+place(struct sc_model *m)
 {
-	size_t at = 0;
+	size_t at = 0, st = 0, pv = 0;
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
@@ -105,7 +475,53 @@ place_parameters(struct sc_model *m)
 		l->b = m->theta + at;
 		l->db = m->grad + at;
 		at += l->n_b;
+		l->state = m->state + st;
+		st += l->n_state;
+		l->priv = m->priv + pv;
+		if (l->ops->priv_size != NULL)
+			pv += (l->ops->priv_size(l, m->max_batch) + 15) / 16 *
+			    16;
+		l->work = m->work;
+		l->rng = &m->rng;
 	}
+}
+
+static int
+allocate(struct sc_model *m)
+{
+	size_t widest = 0, work = 0, priv = 0;
+
+	for (int i = 0; i < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i];
+		size_t out = (size_t)m->max_batch * sc_shape_size(l->out);
+
+		m->n_theta += l->n_w + l->n_b;
+		m->n_state += l->n_state;
+		if (l->ops->priv_size != NULL)
+			priv += (l->ops->priv_size(l, m->max_batch) + 15) /
+			    16 * 16;
+		if (l->ops->work_size != NULL &&
+		    l->ops->work_size(l, m->max_batch) > work)
+			work = l->ops->work_size(l, m->max_batch);
+		widest = out > widest ? out : widest;
+		if ((m->acts[i] = alloc_floats(out)) == NULL ||
+		    (m->grads[i] = alloc_floats(out)) == NULL)
+			return -1;
+	}
+	m->theta = alloc_floats(m->n_theta);
+	m->grad = alloc_floats(m->n_theta);
+	m->velocity = alloc_floats(m->n_theta);
+	m->state = alloc_floats(m->n_state);
+	m->n_spare = widest;
+	m->spare = alloc_floats(2 * widest);
+	m->work = alloc_floats(work);
+	m->priv = alloc_floats(priv);
+	if (m->theta == NULL || m->grad == NULL || m->velocity == NULL ||
+	    m->state == NULL || m->spare == NULL || m->work == NULL ||
+	    m->priv == NULL)
+		return -1;
+	place(m);
+	return 0;
 }
 
 struct sc_model *
@@ -113,7 +529,6 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
     int n_classes, int max_batch)
 {
 	struct sc_model *m = calloc(1, sizeof(*m));
-	size_t widest = 0;
 
 	if (m == NULL) {
 		sc_fail("model: out of memory");
@@ -123,34 +538,19 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
 	m->input = input;
 	m->n_classes = n_classes;
 	m->max_batch = max_batch;
-	build_mlp(m);
-
-	for (int i = 0; i < m->n_layers; i++) {
-		struct sc_layer *l = &m->layers[i];
-		size_t out = sc_shape_size(l->out), in = sc_shape_size(l->in);
-
-		m->n_theta += l->n_w + l->n_b;
-		m->acts[i] = alloc_floats((size_t)max_batch * out);
-		if (m->acts[i] == NULL)
-			goto oom;
-		widest = out > widest ? out : widest;
-		widest = in > widest ? in : widest;
+	if (build(m) < 0) {
+		sc_fail_prefix("--model %s", spec->name[0] == 'f' &&
+		    strcmp(spec->name, "file") == 0 ? spec->path : spec->name);
+		sc_model_free(m);
+		return NULL;
 	}
-	m->theta = alloc_floats(m->n_theta);
-	m->grad = alloc_floats(m->n_theta);
-	m->velocity = alloc_floats(m->n_theta);
-	m->dbuf[0] = alloc_floats((size_t)max_batch * widest);
-	m->dbuf[1] = alloc_floats((size_t)max_batch * widest);
-	if (m->theta == NULL || m->grad == NULL || m->velocity == NULL ||
-	    m->dbuf[0] == NULL || m->dbuf[1] == NULL)
-		goto oom;
-	place_parameters(m);
+	if (allocate(m) < 0) {
+		sc_model_free(m);
+		sc_fail("model: out of memory for %d-sample batches",
+		    max_batch);
+		return NULL;
+	}
 	return m;
-
-oom:
-	sc_model_free(m);
-	sc_fail("model: out of memory for %d-sample batches", max_batch);
-	return NULL;
 }
 
 void
@@ -158,14 +558,58 @@ sc_model_free(struct sc_model *m)
 {
 	if (m == NULL)
 		return;
-	for (int i = 0; i < m->n_layers; i++)
+	for (int i = 0; i < m->n_layers; i++) {
 		free(m->acts[i]);
+		free(m->grads[i]);
+	}
 	free(m->theta);
 	free(m->grad);
 	free(m->velocity);
-	free(m->dbuf[0]);
-	free(m->dbuf[1]);
+	free(m->state);
+	free(m->spare);
+	free(m->work);
+	free(m->priv);
 	free(m);
+}
+
+void
+sc_model_describe(const struct sc_model *m, char *buf, size_t len)
+{
+	size_t used = (size_t)snprintf(buf, len, "%zu",
+	    sc_shape_size(m->input));
+
+	for (int i = 0; i < m->n_layers && used < len; i++)
+		if (m->layers[i].n_w > 0)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "-%zu", sc_shape_size(m->layers[i].out));
+}
+
+void
+sc_model_print(const struct sc_model *m, void *stream)
+{
+	FILE *f = stream;
+
+	fprintf(f, "%5s  %-10s %-9s %-14s %10s\n", "layer", "kind", "input",
+	    "output (c,h,w)", "parameters");
+	fprintf(f, "%5s  %-10s %-9s %4d,%4d,%4d %10d\n", "-", "input", "-",
+	    m->input.c, m->input.h, m->input.w, 0);
+	for (int i = 0; i < m->n_layers; i++) {
+		const struct sc_layer *l = &m->layers[i];
+		char src[32];
+
+		if (l->n_src == 2)
+			snprintf(src, sizeof(src), "%d+%d", l->src[0],
+			    l->src[1]);
+		else if (l->src[0] == SC_INPUT)
+			snprintf(src, sizeof(src), "input");
+		else
+			snprintf(src, sizeof(src), "%d", l->src[0]);
+		fprintf(f, "%5d  %-10s %-9s %4d,%4d,%4d %10zu\n", i,
+		    l->ops->kind, src, l->out.c, l->out.h, l->out.w,
+		    l->n_w + l->n_b);
+	}
+	fprintf(f, "%zu parameters, %zu running statistics, %d layers\n",
+	    m->n_theta, m->n_state, m->n_layers);
 }
 
 void
@@ -175,36 +619,72 @@ sc_model_init(struct sc_model *m, struct sc_rng *rng)
 		if (m->layers[i].ops->init != NULL)
 			m->layers[i].ops->init(&m->layers[i], rng);
 	memset(m->velocity, 0, m->n_theta * sizeof(float));
+	/* Dropout draws its masks from a stream of its own. */
+	sc_rng_seed(&m->rng, sc_rng_next(rng));
+}
+
+static const float *
+act(const struct sc_model *m, const float *x, int src)
+{
+	return src == SC_INPUT ? x : m->acts[src];
 }
 
 const float *
 sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 {
-	const float *in = x;
-
 	for (int i = 0; i < m->n_layers; i++) {
-		m->layers[i].ops->forward(&m->layers[i], in, m->acts[i], n,
-		    train);
-		in = m->acts[i];
+		struct sc_layer *l = &m->layers[i];
+		const float *in[2] = { act(m, x, l->src[0]), NULL };
+
+		if (l->n_src == 2)
+			in[1] = act(m, x, l->src[1]);
+		l->ops->forward(l, in, m->acts[i], n, train);
 	}
-	return in;
+	return m->acts[m->n_layers - 1];
 }
 
+/* Gradients flow from the last layer back.  An output read by two layers
+ * (a residual block's input) gets its gradient from both: the first
+ * writes it, the second writes into a spare buffer (one per source),
+ * which is then added. */
 void
 sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
     int n)
 {
-	const float *dy = dlogits;
-	int turn = 0;
+	unsigned char written[SC_MAX_LAYERS] = { 0 };
+	int last = m->n_layers - 1;
 
-	for (int i = m->n_layers - 1; i >= 0; i--) {
+	memcpy(m->grads[last], dlogits, (size_t)n * m->n_classes *
+	    sizeof(float));
+	for (int i = last; i >= 0; i--) {
 		struct sc_layer *l = &m->layers[i];
-		const float *in = i > 0 ? m->acts[i - 1] : x;
-		float *dx = i > 0 ? m->dbuf[turn] : NULL;
+		const float *in[2] = { act(m, x, l->src[0]), NULL };
+		float *dx[2] = { NULL, NULL };
+		int add[2] = { 0, 0 };
 
-		l->ops->backward(l, in, m->acts[i], dy, dx, n);
-		dy = dx;
-		turn ^= 1;
+		for (int k = 0; k < l->n_src; k++) {
+			int s = l->src[k];
+
+			if (k == 1)
+				in[1] = act(m, x, s);
+			if (s == SC_INPUT)
+				continue;
+			add[k] = written[s];
+			dx[k] = written[s] ? m->spare + k * m->n_spare :
+			    m->grads[s];
+			written[s] = 1;
+		}
+		l->ops->backward(l, in, m->acts[i], m->grads[i], dx, n);
+		for (int k = 0; k < l->n_src; k++) {
+			size_t len;
+
+			if (!add[k])
+				continue;
+			len = (size_t)n * sc_shape_size(l->in[k]);
+			for (size_t j = 0; j < len; j++)
+				m->grads[l->src[k]][j] +=
+				    m->spare[k * m->n_spare + j];
+		}
 	}
 }
 

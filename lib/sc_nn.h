@@ -1,11 +1,18 @@
 /*
- * sc_nn.h - layers and the network that stacks them.
+ * sc_nn.h - layers and the network that connects them.
  *
- * Activations are float32, batch-major: a batch of n samples of shape
- * (c, h, w) is n * c * h * w floats, sample after sample.  Every layer
- * has a forward and a backward pass; parameters and their gradients live
- * in two flat arrays owned by the model, so that the optimiser, the
- * checkpoint and the optimal-LR estimate see all of them at once.
+ * Activations are float32 in NHWC order: a batch of n samples of shape
+ * (c, h, w) is n * h * w * c floats, sample after sample, pixel after
+ * pixel, with the channels of a pixel side by side.  Convolutions then
+ * become one matrix product over every output pixel of a batch, and a
+ * dense layer sees each sample as one flat row.
+ *
+ * A network is a list of layers in running order; each layer reads the
+ * outputs of one or two earlier layers (or the network's input), which is
+ * how residual blocks join.  Parameters and their gradients live in two
+ * flat arrays owned by the model, so the optimiser, the checkpoint and
+ * the optimal-LR estimate see all of them at once; running statistics
+ * (batch normalisation) live in a third.
  */
 #ifndef SC_NN_H
 #define SC_NN_H
@@ -15,8 +22,9 @@
 
 #include "sc_rng.h"
 
-#define SC_MAX_LAYERS 256
+#define SC_MAX_LAYERS 512
 #define SC_MAX_HIDDEN 16
+#define SC_INPUT (-1)		/* a layer source: the network's input */
 
 struct sc_shape {
 	int c, h, w;
@@ -32,28 +40,51 @@ struct sc_layer;
 
 struct sc_layer_ops {
 	const char *kind;
-	/* Fill the parameters for a fresh network. */
+	/* Fill the parameters and state for a fresh network; may be NULL. */
 	void (*init)(struct sc_layer *l, struct sc_rng *rng);
-	/* y[n, out] from x[n, in]; train is 0 when scoring. */
-	void (*forward)(struct sc_layer *l, const float *x, float *y, int n,
-	    int train);
-	/* Add the parameter gradients and, when dx is not NULL, write
-	 * dx[n, in] from dy[n, out]; x and y are the forward's. */
-	void (*backward)(struct sc_layer *l, const float *x, const float *y,
-	    const float *dy, float *dx, int n);
+	/* y[n, out] from x[k][n, in[k]]; train is 0 when scoring. */
+	void (*forward)(struct sc_layer *l, const float *const *x, float *y,
+	    int n, int train);
+	/* Add the parameter gradients and write dx[k][n, in[k]] from
+	 * dy[n, out] for each source k whose dx[k] is not NULL; x and y
+	 * are the forward's. */
+	void (*backward)(struct sc_layer *l, const float *const *x,
+	    const float *y, const float *dy, float *const *dx, int n);
+	/* Floats of private memory kept from forward to backward, and of
+	 * work memory shared by all layers, for batches of max_batch;
+	 * either may be NULL for none. */
+	size_t (*priv_size)(const struct sc_layer *l, int max_batch);
+	size_t (*work_size)(const struct sc_layer *l, int max_batch);
 };
 
 struct sc_layer {
 	const struct sc_layer_ops *ops;
-	struct sc_shape in, out;
+	int src[2];		/* layer indices read, or SC_INPUT */
+	int n_src;
+	struct sc_shape in[2], out;
+
 	float *w, *b;		/* parameters, inside the model's theta */
 	float *dw, *db;		/* their gradients, inside the model's grad */
 	size_t n_w, n_b;
+	float *state;		/* running statistics, inside model->state */
+	size_t n_state;
+	float *priv;		/* private memory (see priv_size) */
+	float *work;		/* shared work memory (see work_size) */
+	size_t n_work;
+	struct sc_rng *rng;	/* the model's stream for dropout */
+
+	/* Settings, as each kind uses them. */
+	int k, stride, pad;	/* convolution, pooling */
+	int pad_lo;		/* zero-padding shortcut: channels before */
+	float momentum, eps;	/* batch normalisation */
+	float p;		/* dropout probability */
+	int train;		/* the mode of the last forward pass */
 };
 
 /* What a network is made of, before it is built. */
 struct sc_model_spec {
-	char name[32];			/* preset: "mlp" */
+	char name[64];			/* preset, or "file" */
+	char path[1024];		/* description file for "file" */
 	int hidden[SC_MAX_HIDDEN];	/* mlp hidden layer widths */
 	int n_hidden;
 };
@@ -70,18 +101,24 @@ struct sc_model {
 	float *grad;		/* d loss / d theta, same layout */
 	float *velocity;	/* the optimiser's momentum buffer */
 	size_t n_theta;
+	float *state;		/* batch-norm running statistics */
+	size_t n_state;
+	struct sc_rng rng;	/* dropout masks */
 
 	float *acts[SC_MAX_LAYERS];	/* layer outputs, max_batch rows */
-	float *dbuf[2];			/* gradients flowing backwards */
+	float *grads[SC_MAX_LAYERS];	/* d loss / d acts */
+	float *spare;			/* 2 x n_spare: second gradients */
+	size_t n_spare;
+	float *work;			/* shared work memory */
+	float *priv;			/* every layer's private memory */
 };
 
-/* Parse a preset name and its options ("512,256" for mlp's hidden
- * widths; NULL for the default) into spec.  Returns 0 or -1. */
+/* Parse a preset name ("mlp", "lenet", "cnn", "resnet8", "resnet20",
+ * "resnet56") or the path of a description file (an existing file, or
+ * a name ending in ".json"), with mlp's hidden widths ("512,256"; NULL
+ * for the default), into spec.  Returns 0 or -1. */
 int sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
     const char *hidden);
-
-/* "mlp:784-512-256-10"-style description of a built network. */
-void sc_model_describe(const struct sc_model *m, char *buf, size_t len);
 
 /* Build a network for inputs of the given shape and batches of at most
  * max_batch samples; every buffer it will use is allocated here.
@@ -90,15 +127,24 @@ struct sc_model *sc_model_create(const struct sc_model_spec *spec,
     struct sc_shape input, int n_classes, int max_batch);
 void sc_model_free(struct sc_model *m);
 
-/* Fresh parameters from rng; the momentum buffer is cleared. */
+/* "784-512-256-10"-style summary: input size, then each parameterised
+ * layer's output size. */
+void sc_model_describe(const struct sc_model *m, char *buf, size_t len);
+
+/* One line per layer (index, kind, sources, output shape, parameters),
+ * then the totals, into f. */
+void sc_model_print(const struct sc_model *m, void *f);
+
+/* Fresh parameters and statistics from rng; the momentum buffer is
+ * cleared. */
 void sc_model_init(struct sc_model *m, struct sc_rng *rng);
 
 /* Forward pass of n <= max_batch samples; returns the logits [n, K]. */
 const float *sc_model_forward(struct sc_model *m, const float *x, int n,
     int train);
 
-/* Backward pass from d loss / d logits [n, K] after a forward pass on the
- * same x; adds into m->grad (see sc_model_zero_grad). */
+/* Backward pass from d loss / d logits [n, K] after a training forward
+ * pass on the same x; adds into m->grad (see sc_model_zero_grad). */
 void sc_model_backward(struct sc_model *m, const float *x,
     const float *dlogits, int n);
 
@@ -106,12 +152,29 @@ void sc_model_zero_grad(struct sc_model *m);
 
 /* Mean softmax cross-entropy of logits[n, k] against labels; writes
  * d loss / d logits to dlogits unless it is NULL, and the number of
- * correct predictions to *n_correct. */
+ * correct predictions to *n_correct unless it is NULL. */
 double sc_softmax_xent(const float *logits, const uint8_t *labels, int n,
     int k, float *dlogits, int *n_correct);
 
-/* Layer constructors: set ops, shapes and parameter counts. */
-void sc_dense_setup(struct sc_layer *l, struct sc_shape in, int n_out);
-void sc_relu_setup(struct sc_layer *l, struct sc_shape in);
+/* Layer set-up: ops, shapes, parameter counts and settings.  Each
+ * returns 0, or -1 with a message when the shapes do not fit. */
+int sc_dense_setup(struct sc_layer *l, struct sc_shape in, int n_out);
+int sc_relu_setup(struct sc_layer *l, struct sc_shape in);
+int sc_conv_setup(struct sc_layer *l, struct sc_shape in, int filters,
+    int k, int stride, int pad, int bias);
+int sc_bn_setup(struct sc_layer *l, struct sc_shape in, float momentum,
+    float eps);
+int sc_maxpool_setup(struct sc_layer *l, struct sc_shape in, int k,
+    int stride);
+int sc_gap_setup(struct sc_layer *l, struct sc_shape in);
+int sc_dropout_setup(struct sc_layer *l, struct sc_shape in, float p);
+int sc_add_setup(struct sc_layer *l, struct sc_shape a, struct sc_shape b);
+int sc_padcut_setup(struct sc_layer *l, struct sc_shape in, int filters,
+    int stride);
+
+/* The direct convolution the fast one is tested against: y[n, out]
+ * from x[n, in] with l's weights, one output at a time. */
+void sc_conv_naive_forward(const struct sc_layer *l, const float *x,
+    float *y, int n);
 
 #endif

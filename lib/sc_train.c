@@ -88,7 +88,9 @@ sc_train_config_json(const struct sc_train_config *c,
 	if (o == NULL)
 		return NULL;
 	cJSON_AddStringToObject(o, "data", c->data);
-	cJSON_AddStringToObject(o, "model", c->model.name);
+	cJSON_AddStringToObject(o, "model", c->model_name);
+	if (c->hidden[0] != '\0')
+		cJSON_AddStringToObject(o, "hidden", c->hidden);
 	if (m != NULL) {
 		sc_model_describe(m, desc, sizeof(desc));
 		cJSON_AddStringToObject(o, "layers", desc);

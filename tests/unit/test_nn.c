@@ -30,26 +30,91 @@ fill_off_zero(struct sc_rng *rng, float *p, size_t n)
 	}
 }
 
-/* L = sum(y * r): its gradient with respect to y is r. */
-static double
-probe_loss(struct sc_layer *l, const float *x, float *y, const float *r,
-    int n)
+/*
+ * A layer under test with its own memory: parameters, gradients,
+ * statistics, private and work memory, inputs and their gradients.
+ */
+struct rig {
+	struct sc_layer *l;
+	int n, train;
+	float *x[2], *dx[2], *y, *r;
+	struct sc_rng rng, rng_start;
+};
+
+static float *
+zeros(size_t n)
 {
+	return calloc(n > 0 ? n : 1, sizeof(float));
+}
+
+static void
+rig_setup(struct rig *g, struct sc_layer *l, int n, int train,
+    struct sc_rng *rng)
+{
+	size_t out = (size_t)n * sc_shape_size(l->out);
+
+	memset(g, 0, sizeof(*g));
+	g->l = l, g->n = n, g->train = train;
+	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
+	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
+	l->state = zeros(l->n_state);
+	l->priv = zeros(l->ops->priv_size ? l->ops->priv_size(l, n) : 0);
+	l->work = zeros(l->ops->work_size ? l->ops->work_size(l, n) : 0);
+	sc_rng_seed(&g->rng, 11);
+	g->rng_start = g->rng;
+	l->rng = &g->rng;
+	if (l->n_src == 0)
+		l->n_src = 1;
+	if (l->ops->init != NULL)
+		l->ops->init(l, rng);
+	fill(rng, l->w, l->n_w, 1.0);
+	fill(rng, l->b, l->n_b, 1.0);
+	for (int k = 0; k < l->n_src; k++) {
+		size_t len = (size_t)n * sc_shape_size(l->in[k]);
+
+		g->x[k] = zeros(len);
+		g->dx[k] = zeros(len);
+		fill_off_zero(rng, g->x[k], len);
+	}
+	g->y = zeros(out);
+	g->r = zeros(out);
+	fill(rng, g->r, out, 1.0);
+}
+
+static void
+rig_free(struct rig *g)
+{
+	struct sc_layer *l = g->l;
+
+	free(l->w), free(l->dw), free(l->b), free(l->db);
+	free(l->state), free(l->priv), free(l->work);
+	for (int k = 0; k < l->n_src; k++)
+		free(g->x[k]), free(g->dx[k]);
+	free(g->y), free(g->r);
+}
+
+/* L = sum(y * r), so dL/dy = r.  Dropout's stream restarts each time so
+ * that every pass draws the same mask. */
+static double
+probe(struct rig *g)
+{
+	const float *in[2] = { g->x[0], g->x[1] };
+	size_t out = (size_t)g->n * sc_shape_size(g->l->out);
 	double sum = 0.0;
 
-	l->ops->forward(l, x, y, n, 1);
-	for (size_t i = 0; i < (size_t)n * sc_shape_size(l->out); i++)
-		sum += (double)y[i] * r[i];
+	g->rng = g->rng_start;
+	g->l->ops->forward(g->l, in, g->y, g->n, g->train);
+	for (size_t i = 0; i < out; i++)
+		sum += (double)g->y[i] * g->r[i];
 	return sum;
 }
 
-/* Central differences of probe_loss with respect to each p[i] against
- * the analytic gradient g[i]. */
+/* Central differences of probe with respect to each p[i] against the
+ * analytic gradient a[i]. */
 static void
-check_gradient(const char *what, struct sc_layer *l, const float *x,
-    float *y, const float *r, int n, float *p, const float *g, size_t len)
+check_gradient(const char *what, struct rig *g, float *p, const float *a,
+    size_t len, float eps)
 {
-	const float eps = 1e-2f;
 	int bad = 0;
 
 	for (size_t i = 0; i < len; i++) {
@@ -57,95 +122,173 @@ check_gradient(const char *what, struct sc_layer *l, const float *x,
 		double up, down, numeric;
 
 		p[i] = keep + eps;
-		up = probe_loss(l, x, y, r, n);
+		up = probe(g);
 		p[i] = keep - eps;
-		down = probe_loss(l, x, y, r, n);
+		down = probe(g);
 		p[i] = keep;
 		numeric = (up - down) / (2.0 * eps);
-		if (fabs(numeric - g[i]) > 2e-3 * (1.0 + fabs(numeric))) {
-			if (bad++ < 3)
-				fprintf(stderr, "%s[%zu]: analytic %g, "
-				    "numeric %g\n", what, i, g[i], numeric);
-		}
+		if (fabs(numeric - a[i]) > 3e-3 * (1.0 + fabs(numeric)) &&
+		    bad++ < 3)
+			fprintf(stderr, "%s[%zu]: analytic %g, numeric %g\n",
+			    what, i, a[i], numeric);
 	}
-	CHECK(bad == 0);
+	if (!CHECK(bad == 0))
+		fprintf(stderr, "  in the gradient check of %s\n", what);
+}
+
+/* Every gradient of a layer: weights, biases and each input. */
+static void
+check_layer(const char *name, struct sc_layer *l, int n, int train,
+    struct sc_rng *rng, float eps)
+{
+	const float *in[2];
+	float *dx[2];
+	struct rig g;
+	char what[64];
+
+	rig_setup(&g, l, n, train, rng);
+	in[0] = g.x[0], in[1] = g.x[1];
+	dx[0] = g.dx[0], dx[1] = g.dx[1];
+	probe(&g);
+	l->ops->backward(l, in, g.y, g.r, dx, n);
+	snprintf(what, sizeof(what), "%s dW", name);
+	check_gradient(what, &g, l->w, l->dw, l->n_w, eps);
+	snprintf(what, sizeof(what), "%s db", name);
+	check_gradient(what, &g, l->b, l->db, l->n_b, eps);
+	for (int k = 0; k < l->n_src; k++) {
+		snprintf(what, sizeof(what), "%s dx%d", name, k);
+		check_gradient(what, &g, g.x[k], g.dx[k],
+		    (size_t)n * sc_shape_size(l->in[k]), eps);
+	}
+	rig_free(&g);
 }
 
 static void
-test_dense_gradients(struct sc_rng *rng)
+test_layer_gradients(struct sc_rng *rng)
 {
-	enum { N = 3, IN = 7, OUT = 5 };
-	struct sc_shape in = { IN, 1, 1 };
 	struct sc_layer l;
-	float w[OUT * IN], b[OUT], dw[OUT * IN], db[OUT];
-	float x[N * IN], y[N * OUT], r[N * OUT], dx[N * IN];
+	struct sc_shape vec = { 7, 1, 1 }, img = { 3, 5, 4 };
+	struct sc_shape even = { 2, 6, 4 };
 
-	sc_dense_setup(&l, in, OUT);
-	CHECK(l.n_w == OUT * IN && l.n_b == OUT);
-	l.w = w, l.b = b, l.dw = dw, l.db = db;
-	fill(rng, w, OUT * IN, 1.0);
-	fill(rng, b, OUT, 1.0);
-	fill(rng, x, N * IN, 1.0);
-	fill(rng, r, N * OUT, 1.0);
-	memset(dw, 0, sizeof(dw));
-	memset(db, 0, sizeof(db));
+	memset(&l, 0, sizeof(l));
+	sc_dense_setup(&l, vec, 5);
+	check_layer("dense", &l, 3, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_dense_setup(&l, img, 4);	/* flattens an image */
+	check_layer("dense on an image", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_relu_setup(&l, img);
+	check_layer("relu", &l, 2, 1, rng, 1e-2f);
 
-	probe_loss(&l, x, y, r, N);
-	l.ops->backward(&l, x, y, r, dx, N);
-	check_gradient("dense dW", &l, x, y, r, N, w, dw, OUT * IN);
-	check_gradient("dense db", &l, x, y, r, N, b, db, OUT);
-	check_gradient("dense dx", &l, x, y, r, N, x, dx, N * IN);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, img, 4, 3, 1, 1, 1) == 0);
+	check_layer("conv3x3", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, img, 5, 3, 2, 1, 0) == 0);
+	CHECK(l.out.h == 3 && l.out.w == 2 && l.n_b == 0);
+	check_layer("conv3x3 stride 2", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, img, 4, 1, 1, 0, 1) == 0);
+	check_layer("conv1x1", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, img, 4, 1, 2, 0, 0) == 0);
+	check_layer("conv1x1 stride 2", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, (struct sc_shape){ 2, 6, 7 }, 3, 5, 1, 0,
+	    1) == 0);
+	check_layer("conv5x5 unpadded", &l, 2, 1, rng, 1e-2f);
 
-	/* The backward pass adds to the parameter gradients. */
-	l.ops->backward(&l, x, y, r, dx, N);
-	for (int j = 0; j < OUT; j++)
-		CHECK_NEAR(db[j], 2.0 * (r[j] + r[OUT + j] + r[2 * OUT + j]),
-		    1e-5);
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, img, 0.1f, 1e-5f);
+	check_layer("batchnorm train", &l, 3, 1, rng, 1e-3f);
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, img, 0.1f, 1e-5f);
+	check_layer("batchnorm eval", &l, 3, 0, rng, 1e-2f);
+
+	memset(&l, 0, sizeof(l));
+	sc_maxpool_setup(&l, even, 2, 2);
+	check_layer("maxpool", &l, 2, 1, rng, 1e-3f);
+	memset(&l, 0, sizeof(l));
+	sc_gap_setup(&l, img);
+	check_layer("gap", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_add_setup(&l, img, img);
+	l.n_src = 2;
+	check_layer("add", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_padcut_setup(&l, even, 6, 2);
+	CHECK(l.out.c == 6 && l.out.h == 3 && l.out.w == 2 && l.pad_lo == 2);
+	check_layer("padcut", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_dropout_setup(&l, img, 0.3f);
+	check_layer("dropout train", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	sc_dropout_setup(&l, img, 0.3f);
+	check_layer("dropout eval", &l, 2, 0, rng, 1e-2f);
 }
 
+/* The im2col convolution against the direct loops, over shapes that
+ * split into several chunks and odd sizes. */
 static void
-test_dense_against_naive(struct sc_rng *rng)
+test_conv_against_naive(struct sc_rng *rng)
 {
-	enum { N = 9, IN = 33, OUT = 17 };
-	struct sc_shape in = { IN, 1, 1 };
-	struct sc_layer l;
-	static float w[OUT * IN], b[OUT], x[N * IN], y[N * OUT];
-	double worst = 0.0;
+	static const struct { int c, h, w, f, k, s, p, n; } cases[] = {
+		{ 1, 28, 28, 8, 3, 1, 1, 5 },
+		{ 16, 14, 14, 32, 3, 2, 1, 3 },
+		{ 6, 9, 7, 5, 5, 1, 2, 2 },
+		{ 32, 7, 7, 64, 1, 1, 0, 4 },
+		{ 3, 12, 12, 4, 3, 3, 0, 2 },
+	};
 
-	sc_dense_setup(&l, in, OUT);
-	l.w = w, l.b = b;
-	fill(rng, w, OUT * IN, 1.0);
-	fill(rng, b, OUT, 1.0);
-	fill(rng, x, N * IN, 1.0);
-	l.ops->forward(&l, x, y, N, 1);
-	for (int r = 0; r < N; r++)
-		for (int o = 0; o < OUT; o++) {
-			double s = b[o];
+	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
+		struct sc_shape in = { cases[t].c, cases[t].h, cases[t].w };
+		struct sc_layer l;
+		struct rig g;
+		float *naive;
+		size_t out;
+		double worst = 0.0;
 
-			for (int i = 0; i < IN; i++)
-				s += (double)x[r * IN + i] * w[o * IN + i];
-			if (fabs(s - y[r * OUT + o]) > worst)
-				worst = fabs(s - y[r * OUT + o]);
-		}
-	CHECK(worst < 1e-4);
+		memset(&l, 0, sizeof(l));
+		CHECK(sc_conv_setup(&l, in, cases[t].f, cases[t].k, cases[t].s,
+		    cases[t].p, 1) == 0);
+		rig_setup(&g, &l, cases[t].n, 1, rng);
+		out = (size_t)g.n * sc_shape_size(l.out);
+		naive = zeros(out);
+		probe(&g);
+		sc_conv_naive_forward(&l, g.x[0], naive, g.n);
+		for (size_t i = 0; i < out; i++)
+			if (fabs(naive[i] - g.y[i]) > worst)
+				worst = fabs(naive[i] - g.y[i]);
+		if (!CHECK(worst < 1e-4))
+			fprintf(stderr, "  conv case %zu: worst %g\n", t,
+			    worst);
+		free(naive);
+		rig_free(&g);
+	}
 }
 
+/* Batch norm's running statistics move towards the batch's by the
+ * momentum, the variance unbiased; scoring then uses them. */
 static void
-test_relu_gradients(struct sc_rng *rng)
+test_bn_running_stats(void)
 {
-	enum { N = 4, C = 6 };
-	struct sc_shape in = { C, 1, 1 };
+	struct sc_shape s = { 1, 1, 2 };
 	struct sc_layer l;
-	float x[N * C], y[N * C], r[N * C], dx[N * C];
+	float w = 1.0f, b = 0.0f, state[2], priv[2];
+	float x[4] = { 1.0f, 3.0f, 5.0f, 7.0f }, y[4];
+	const float *in[1] = { x };
 
-	sc_relu_setup(&l, in);
-	fill_off_zero(rng, x, N * C);
-	fill(rng, r, N * C, 1.0);
-	probe_loss(&l, x, y, r, N);
-	for (int i = 0; i < N * C; i++)
-		CHECK(y[i] == (x[i] > 0.0f ? x[i] : 0.0f));
-	l.ops->backward(&l, x, y, r, dx, N);
-	check_gradient("relu dx", &l, x, y, r, N, x, dx, N * C);
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, s, 0.1f, 1e-5f);
+	l.w = &w, l.b = &b, l.state = state, l.priv = priv;
+	state[0] = 0.0f, state[1] = 1.0f;
+	l.ops->forward(&l, in, y, 2, 1);
+	/* mean 4, biased variance 5, unbiased 20/3 */
+	CHECK_NEAR(state[0], 0.4, 1e-6);
+	CHECK_NEAR(state[1], 0.9 + 0.1 * 20.0 / 3.0, 1e-6);
+	CHECK_NEAR(y[0], -3.0 / sqrt(5.0 + 1e-5), 1e-5);
+	l.ops->forward(&l, in, y, 2, 0);
+	CHECK_NEAR(y[0], (1.0 - 0.4) / sqrt(state[1] + 1e-5), 1e-5);
 }
 
 static void
@@ -190,6 +333,9 @@ test_softmax_xent(struct sc_rng *rng)
 
 /* The whole MLP's parameter gradient against finite differences of the
  * mean cross-entropy. */
+/* The whole MLP's parameter gradient against finite differences of the
+ * mean cross-entropy.  Where a step crosses a ReLU's kink the one-sided
+ * differences disagree; such parameters are skipped (and counted). */
 static void
 test_mlp_gradients(struct sc_rng *rng)
 {
@@ -199,7 +345,8 @@ test_mlp_gradients(struct sc_rng *rng)
 	struct sc_model *m;
 	float x[N * IN], d[N * K];
 	uint8_t y[N] = { 0, 1, 2, 1 };
-	double worst = 0.0;
+	double worst = 0.0, mid;
+	int kinks = 0;
 
 	CHECK(sc_model_spec_parse(&spec, "mlp", "5,4") == 0);
 	m = sc_model_create(&spec, in, K, N);
@@ -210,10 +357,10 @@ test_mlp_gradients(struct sc_rng *rng)
 	fill(rng, x, N * IN, 1.0);
 
 	sc_model_zero_grad(m);
-	sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K, d, NULL);
+	mid = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K, d, NULL);
 	sc_model_backward(m, x, d, N);
 	for (size_t i = 0; i < m->n_theta; i++) {
-		const float eps = 1e-2f;
+		const float eps = 1e-3f;
 		float keep = m->theta[i];
 		double up, down, numeric;
 
@@ -224,19 +371,21 @@ test_mlp_gradients(struct sc_rng *rng)
 		down = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K,
 		    NULL, NULL);
 		m->theta[i] = keep;
+		if (fabs((up - mid) - (mid - down)) > 1e-2 * eps) {
+			kinks++;
+			continue;
+		}
 		numeric = (up - down) / (2.0 * eps);
 		if (fabs(numeric - m->grad[i]) > worst)
 			worst = fabs(numeric - m->grad[i]);
 	}
-	CHECK(worst < 2e-3);
+	if (!CHECK(worst < 2e-3))
+		fprintf(stderr, "  mlp: worst gradient error %g\n", worst);
+	if (!CHECK(kinks < (int)m->n_theta / 10))
+		fprintf(stderr, "  mlp: %d kinks\n", kinks);
 	sc_model_free(m);
 }
 
-/* One update by hand: theta 1, grad 0.5, wd 0.1, momentum 0.9, lr 0.1.
- * g = 0.5 + 0.1 * 1 = 0.6; v = 0.9 * 0 + 0.6 = 0.6; theta = 1 - 0.06.
- * Second update with the same gradient at theta 0.94:
- * g = 0.5 + 0.094 = 0.594; v = 0.54 + 0.594 = 1.134;
- * theta = 0.94 - 0.1134 = 0.8266. */
 static void
 test_sgd_by_hand(void)
 {
@@ -305,9 +454,9 @@ main(void)
 		return 1;
 	}
 	sc_rng_seed(&rng, 7);
-	test_dense_gradients(&rng);
-	test_dense_against_naive(&rng);
-	test_relu_gradients(&rng);
+	test_layer_gradients(&rng);
+	test_conv_against_naive(&rng);
+	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
 	test_sgd_by_hand();

@@ -1,0 +1,177 @@
+/*
+ * Layers that join or reshape paths: residual addition, the zero-padding
+ * shortcut of CIFAR ResNets (option A), and dropout.
+ */
+#include <string.h>
+
+#include "sc_error.h"
+#include "sc_nn.h"
+
+/* y = a + b; the gradient flows unchanged to both. */
+static void
+add_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	size_t len = (size_t)n * sc_shape_size(l->out);
+
+	(void)train;
+	for (size_t j = 0; j < len; j++)
+		y[j] = x[0][j] + x[1][j];
+}
+
+static void
+add_backward(struct sc_layer *l, const float *const *x, const float *y,
+    const float *dy, float *const *dx, int n)
+{
+	size_t bytes = (size_t)n * sc_shape_size(l->out) * sizeof(float);
+
+	(void)x;
+	(void)y;
+	for (int k = 0; k < 2; k++)
+		if (dx[k] != NULL)
+			memcpy(dx[k], dy, bytes);
+}
+
+static const struct sc_layer_ops add_ops = {
+	.kind = "add",
+	.forward = add_forward,
+	.backward = add_backward,
+};
+
+int
+sc_add_setup(struct sc_layer *l, struct sc_shape a, struct sc_shape b)
+{
+	if (a.c != b.c || a.h != b.h || a.w != b.w)
+		return sc_fail("add: shapes %dx%dx%d and %dx%dx%d differ",
+		    a.c, a.h, a.w, b.c, b.h, b.w);
+	l->ops = &add_ops;
+	l->in[0] = a;
+	l->in[1] = b;
+	l->out = a;
+	return 0;
+}
+
+/* Shortcut A: keep every stride-th pixel and put the channels between
+ * pad_lo zero channels before and the rest after. */
+static void
+padcut_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	int W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, s = l->stride;
+
+	(void)train;
+	memset(y, 0, (size_t)n * sc_shape_size(l->out) * sizeof(float));
+	for (int i = 0; i < n; i++)
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++)
+				memcpy(y + (((size_t)i * OH + oh) * OW + ow) *
+				    F + l->pad_lo, x[0] + (((size_t)i *
+				    l->in[0].h + oh * s) * W + ow * s) * C,
+				    C * sizeof(float));
+}
+
+static void
+padcut_backward(struct sc_layer *l, const float *const *x, const float *y,
+    const float *dy, float *const *dx, int n)
+{
+	int W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, s = l->stride;
+
+	(void)x;
+	(void)y;
+	if (dx[0] == NULL)
+		return;
+	memset(dx[0], 0, (size_t)n * sc_shape_size(l->in[0]) *
+	    sizeof(float));
+	for (int i = 0; i < n; i++)
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++)
+				memcpy(dx[0] + (((size_t)i * l->in[0].h +
+				    oh * s) * W + ow * s) * C, dy +
+				    (((size_t)i * OH + oh) * OW + ow) * F +
+				    l->pad_lo, C * sizeof(float));
+}
+
+static const struct sc_layer_ops padcut_ops = {
+	.kind = "padcut",
+	.forward = padcut_forward,
+	.backward = padcut_backward,
+};
+
+int
+sc_padcut_setup(struct sc_layer *l, struct sc_shape in, int filters,
+    int stride)
+{
+	if (filters < in.c || stride < 1)
+		return sc_fail("zero-padding shortcut: %d channels cannot "
+		    "become %d", in.c, filters);
+	l->ops = &padcut_ops;
+	l->in[0] = in;
+	l->out = (struct sc_shape){ filters, (in.h - 1) / stride + 1,
+		(in.w - 1) / stride + 1 };
+	l->stride = stride;
+	l->pad_lo = (filters - in.c) / 2;
+	return 0;
+}
+
+/* Inverted dropout: while training, each value is kept with probability
+ * 1 - p and scaled by 1 / (1 - p); scoring passes values through.  priv
+ * holds the mask (0 or the scale) for the backward. */
+static size_t
+dropout_priv_size(const struct sc_layer *l, int max_batch)
+{
+	return (size_t)max_batch * sc_shape_size(l->out);
+}
+
+static void
+dropout_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	size_t len = (size_t)n * sc_shape_size(l->out);
+	float scale = 1.0f / (1.0f - l->p);
+
+	l->train = train;
+	if (!train) {
+		memcpy(y, x[0], len * sizeof(float));
+		return;
+	}
+	for (size_t j = 0; j < len; j++) {
+		l->priv[j] = sc_rng_uniform(l->rng) < l->p ? 0.0f : scale;
+		y[j] = x[0][j] * l->priv[j];
+	}
+}
+
+static void
+dropout_backward(struct sc_layer *l, const float *const *x, const float *y,
+    const float *dy, float *const *dx, int n)
+{
+	size_t len = (size_t)n * sc_shape_size(l->out);
+
+	(void)x;
+	(void)y;
+	if (dx[0] == NULL)
+		return;
+	for (size_t j = 0; j < len; j++)
+		dx[0][j] = l->train ? dy[j] * l->priv[j] : dy[j];
+}
+
+static const struct sc_layer_ops dropout_ops = {
+	.kind = "dropout",
+	.forward = dropout_forward,
+	.backward = dropout_backward,
+	.priv_size = dropout_priv_size,
+};
+
+int
+sc_dropout_setup(struct sc_layer *l, struct sc_shape in, float p)
+{
+	if (!(p >= 0.0f && p < 1.0f))
+		return sc_fail("dropout: probability %g must be in [0, 1)",
+		    p);
+	l->ops = &dropout_ops;
+	l->in[0] = in;
+	l->out = in;
+	l->p = p;
+	return 0;
+}
