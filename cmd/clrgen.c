@@ -273,8 +273,15 @@ resolve_bounds(struct args *a)
 	if (bounds != NULL) {
 		if (a->have_max)
 			return sc_fail("--max-lr: contradicts --bounds");
-		if (sc_bounds_read(bounds, &file_min, &s->max_lr) < 0)
+		if (sc_bounds_read(bounds, &file_min, &s->max_lr) < 0) {
+			/* Nothing piped in: the user meant to give bounds
+			 * as options. */
+			if (a->bounds == NULL && strstr(sc_error(), "empty"))
+				return sc_fail("--max-lr: no bounds given "
+				    "(--max-lr, or --bounds FILE, or a bounds "
+				    "JSON on standard input)");
 			return -1;
+		}
 		if (!a->have_min && !a->have_div && file_min > 0.0)
 			s->min_lr = file_min;
 		else if (!a->have_min)
@@ -333,6 +340,7 @@ main(int argc, char **argv)
 	int c;
 
 	tool_name = "clrgen";
+	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	/* Smith's runs: linear, three phases, min = max/10, a tail to
 	 * min/1000 over the last 10 %, momentum 0.95 -> 0.85 -> 0.95. */

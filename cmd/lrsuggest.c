@@ -62,6 +62,7 @@ main(int argc, char **argv)
 	int c, rc;
 
 	tool_name = "lrsuggest";
+	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
 		switch (c) {
 		case 'h':

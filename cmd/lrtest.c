@@ -196,6 +196,7 @@ main(int argc, char **argv)
 	int c, rc, k = 0;
 
 	tool_name = "lrtest";
+	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
 	a.rc.sweep = SC_SWEEP_LINEAR;

@@ -293,6 +293,7 @@ main(int argc, char **argv)
 	int c, rc, k = 0;
 
 	tool_name = "train";
+	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
 	while ((c = getopt_long(argc, argv, "ho:qv", options, &k)) != -1) {

@@ -250,18 +250,34 @@ sc_csv_put_text(struct sc_csv_writer *w, const char *s)
 		fputs(s, w->f);
 }
 
+/* NaN and infinities are written as "nan", "inf" and "-inf", which
+ * strtod reads back, whatever sign bit a NaN carries. */
+static int
+put_special(struct sc_csv_writer *w, double v)
+{
+	if (isnan(v))
+		fputs("nan", w->f);
+	else if (isinf(v))
+		fputs(v > 0 ? "inf" : "-inf", w->f);
+	else
+		return 0;
+	return 1;
+}
+
 void
 sc_csv_put_double(struct sc_csv_writer *w, double v)
 {
 	separate(w);
-	fprintf(w->f, "%.17g", v);
+	if (!put_special(w, v))
+		fprintf(w->f, "%.17g", v);
 }
 
 void
 sc_csv_put_float(struct sc_csv_writer *w, float v)
 {
 	separate(w);
-	fprintf(w->f, "%.9g", (double)v);
+	if (!put_special(w, v))
+		fprintf(w->f, "%.9g", (double)v);
 }
 
 void

@@ -181,9 +181,8 @@ load_header(void *ctx, const char *path, int n_cols, char **names)
 	c->col_mom = sc_csv_find(n_cols, names, "momentum");
 	if (c->col_iter < 0 || c->col_lr < 0)
 		return sc_fail("%s: line 1: a schedule needs the columns "
-		    "iter and lr; missing: %s%s", path,
-		    c->col_iter < 0 ? "iter " : "",
-		    c->col_lr < 0 ? "lr" : "");
+		    "iter and lr; missing: %s", path, c->col_iter < 0 ?
+		    (c->col_lr < 0 ? "iter, lr" : "iter") : "lr");
 	return 0;
 }
 

@@ -32,8 +32,9 @@ curve_header(void *ctx, const char *path, int n_cols, char **names)
 	x->col_val = sc_csv_find(n_cols, names, "val_acc");
 	if (x->col_lr < 0 || x->col_loss < 0)
 		return sc_fail("%s: line 1: a range-test curve needs the "
-		    "columns lr and loss; missing: %s%s", path,
-		    x->col_lr < 0 ? "lr " : "", x->col_loss < 0 ? "loss" : "");
+		    "columns lr and loss; missing: %s", path,
+		    x->col_lr < 0 ? (x->col_loss < 0 ? "lr, loss" : "lr") :
+		    "loss");
 	x->c->has_smooth = x->col_smooth >= 0;
 	x->c->has_val = x->col_val >= 0;
 	return 0;
@@ -393,10 +394,14 @@ sc_bounds_read(const char *path, double *min_lr, double *max_lr)
 	char *text = sc_read_file(path, 1 << 20);
 	const cJSON *reason;
 	cJSON *o;
-	int rc = -1;
+	int rc = -1, has_min;
 
 	if (text == NULL)
 		return -1;
+	if (text[strspn(text, " \t\r\n")] == '\0') {
+		free(text);
+		return sc_fail("%s: empty: no bounds JSON", name);
+	}
 	o = cJSON_Parse(text);
 	free(text);
 	if (o == NULL)
@@ -412,8 +417,13 @@ sc_bounds_read(const char *path, double *min_lr, double *max_lr)
 		goto done;
 	}
 	if (positive_field(o, "max_lr", name, max_lr, 1) < 0 ||
-	    positive_field(o, "min_lr", name, min_lr, 0) < 0)
+	    (has_min = positive_field(o, "min_lr", name, min_lr, 0)) < 0)
 		goto done;
+	if (has_min == 0 && !(*min_lr < *max_lr)) {
+		sc_fail("%s: min_lr %g is not below max_lr %g", name, *min_lr,
+		    *max_lr);
+		goto done;
+	}
 	rc = 0;
 done:
 	cJSON_Delete(o);

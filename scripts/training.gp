@@ -19,13 +19,14 @@ load ARG0[1:strlen(ARG0) - strlen("training.gp")] . "common.gp"
 is_text = sc_fmt eq "dumb"
 
 # Statistics first: stats only counts the points inside the ranges set.
-# The first update of every epoch, as "iter epoch" pairs.
+# The first logged update of every epoch, as "iter epoch" pairs.  The
+# epoch column may count whole epochs or fractions of them.
 prev_epoch = NaN
 epoch_starts = ""
-stats sc_data using (column("epoch") != prev_epoch ? \
+stats sc_data using (floor(column("epoch")) != prev_epoch ? \
     epoch_starts = epoch_starts . \
-    sprintf(" %.0f %.0f", column("iter"), column("epoch")) : "", \
-    prev_epoch = column("epoch"), column("iter")) name "IT" nooutput
+    sprintf(" %.0f %.0f", column("iter"), floor(column("epoch"))) : "", \
+    prev_epoch = floor(column("epoch")), column("iter")) name "IT" nooutput
 if (!exists("IT_max")) {
 	exit error "columns iter and epoch have no value to draw"
 }

@@ -110,6 +110,12 @@ is_png() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"0.0001"*"0.001"*"0.01"*"0.1"* ]]
 	[[ "$output" == *"batch accuracy"* ]]
+	# Read by position, the first two columns would give no number at all.
+	printf 'run,note,loss,lr\ncnn,a,2.3,0.001\ncnn,b,1.1,0.1\n' >text.csv
+	run --separate-stderr lrplot -o - text.csv
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[[ "$output" == *"training loss"* ]]
 }
 
 @test "a schedule CSV plots learning rate and momentum" {

@@ -1,0 +1,183 @@
+#!/usr/bin/env bats
+# lrsuggest: reading a range-test curve and proposing LR bounds.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+# A short real range test, the input of the happy-path tests.
+small_range_test() {
+	lrtest "${SMALL[@]}" --iters 60 --max-lr 0.5 --eval-every 10 \
+	    --eval-size 200 -q >range-run.csv
+}
+
+# --- suggestions ------------------------------------------------------------
+
+@test "lrsuggest turns lrtest's CSV on stdin into bounds JSON with min_lr below max_lr" {
+	small_range_test
+	run --separate-stderr lrsuggest <range-run.csv
+	[ "$status" -eq 0 ]
+	jq -e '(.min_lr | type) == "number" and (.max_lr | type) == "number"
+	    and .min_lr > 0 and .min_lr < .max_lr and (has("reason") | not)' \
+	    <<<"$output"
+	[ -z "$stderr" ]
+}
+
+@test "lrsuggest reads the range CSV named on the command line" {
+	small_range_test
+	run --separate-stderr lrsuggest range-run.csv
+	[ "$status" -eq 0 ]
+	jq -e '.min_lr < .max_lr' <<<"$output"
+}
+
+@test "lrsuggest's peak method takes max_lr at the lowest smoothed loss when there is no held-out accuracy" {
+	run --separate-stderr lrsuggest "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 0 ]
+	jq -e '.method == "peak" and .source == "smooth_loss"' <<<"$output"
+	# Row 43 holds the curve's lowest loss.
+	jq -e '.max_lr == 0.440624' <<<"$output"
+}
+
+@test "lrsuggest --div sets min_lr to max_lr divided by it" {
+	run --separate-stderr lrsuggest --div 4 "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 0 ]
+	jq -e '.div == 4 and .min_lr == .max_lr / 4' <<<"$output"
+}
+
+@test "lrsuggest --method steep finds an LR inside the falling part of the curve" {
+	run --separate-stderr lrsuggest --method steep "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 0 ]
+	# The loss falls fastest around lr 0.01 and bottoms out at 0.44.
+	jq -e '.method == "steep" and .steepest_lr == .max_lr and
+	    .max_lr > 0.003 and .max_lr < 0.03 and .slope < 0 and
+	    .min_lr < .max_lr' <<<"$output"
+}
+
+# --- refusals -----------------------------------------------------------
+
+@test "lrsuggest refuses a curve whose loss never falls, with a reason in JSON and no min_lr" {
+	run --separate-stderr lrsuggest "$FIXTURES/curve-rising.csv"
+	[ "$status" -eq 1 ]
+	jq -e '(.reason | type) == "string" and (has("min_lr") | not) and
+	    (has("max_lr") | not)' <<<"$output"
+	grep -q '^lrsuggest: no suggestion: ' <<<"$stderr"
+}
+
+@test "lrsuggest --method steep refuses a curve whose loss never falls" {
+	run --separate-stderr lrsuggest --method steep "$FIXTURES/curve-rising.csv"
+	[ "$status" -eq 1 ]
+	jq -e 'has("reason") and (has("min_lr") | not)' <<<"$output"
+}
+
+@test "lrsuggest's refusal is a bounds file that clrgen refuses with the same reason" {
+	run --separate-stderr lrsuggest -o refused.json "$FIXTURES/curve-rising.csv"
+	[ "$status" -eq 1 ]
+	reason=$(jq -r .reason refused.json)
+	run --separate-stderr clrgen --bounds refused.json --iters 10
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -qF "$reason" <<<"$stderr"
+}
+
+@test "lrsuggest refuses a curve with too few rows" {
+	run --separate-stderr lrsuggest "$FIXTURES/curve-short.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'at least 5' <<<"$stderr"
+}
+
+# --- malformed input ------------------------------------------------------
+
+@test "lrsuggest reports a missing input file by name" {
+	run --separate-stderr lrsuggest no-such-range.csv
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^lrsuggest: no-such-range.csv: ' <<<"$stderr"
+}
+
+@test "lrsuggest names the line of a non-numeric lr" {
+	run --separate-stderr lrsuggest "$FIXTURES/bad-range-nonnumeric.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-range-nonnumeric.csv: line 4: ' <<<"$stderr"
+	grep -q "'lr'" <<<"$stderr"
+}
+
+@test "lrsuggest names the line of a ragged row" {
+	run --separate-stderr lrsuggest "$FIXTURES/bad-range-ragged.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-range-ragged.csv: line 4: ' <<<"$stderr"
+}
+
+@test "lrsuggest names a missing required column" {
+	run --separate-stderr lrsuggest "$FIXTURES/bad-range-no-lr.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'missing: lr' <<<"$stderr"
+}
+
+@test "lrsuggest names the line of a malformed CSV read from stdin" {
+	run --separate-stderr lrsuggest <"$FIXTURES/bad-range-nonnumeric.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'line 4' <<<"$stderr"
+}
+
+# --- usage -----------------------------------------------------------------
+
+@test "lrsuggest -h prints usage on stdout and exits 0" {
+	run --separate-stderr lrsuggest -h
+	[ "$status" -eq 0 ]
+	[ "${lines[0]:0:17}" = "usage: lrsuggest " ]
+	[ -z "$stderr" ]
+}
+
+@test "lrsuggest rejects an unknown option with status 2 and usage on stderr" {
+	run --separate-stderr lrsuggest --bogus "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 2 ]
+	assert_usage_error
+}
+
+@test "lrsuggest rejects an unknown method, naming the known ones" {
+	run --separate-stderr lrsuggest --method guess "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q 'steep' <<<"$stderr"
+}
+
+@test "lrsuggest rejects two input files" {
+	run --separate-stderr lrsuggest "$FIXTURES/curve-valley.csv" "$FIXTURES/curve-rising.csv"
+	[ "$status" -eq 2 ]
+	assert_usage_error
+}
+
+@test "lrsuggest rejects a --div below 1" {
+	run --separate-stderr lrsuggest --div 0.5 "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--div' <<<"$stderr"
+}
+
+# --- output ----------------------------------------------------------------
+
+@test "lrsuggest -o FILE writes the file and nothing on stdout" {
+	run --separate-stderr lrsuggest -o bounds-out.json "$FIXTURES/curve-valley.csv"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	jq -e '.min_lr < .max_lr' bounds-out.json
+	assert_no_temp_files
+}
+
+@test "lrsuggest -o keeps an existing file when the input is malformed" {
+	echo old >bounds-out.json
+	run --separate-stderr lrsuggest -o bounds-out.json "$FIXTURES/bad-range-ragged.csv"
+	[ "$status" -eq 1 ]
+	[ "$(cat bounds-out.json)" = old ]
+	assert_no_temp_files
+}
+
+@test "lrsuggest reports a failed write to a full disk with status 1" {
+	run --separate-stderr bash -c "lrsuggest '$FIXTURES/curve-valley.csv' >/dev/full"
+	[ "$status" -eq 1 ]
+	grep -q 'write failed' <<<"$stderr"
+}

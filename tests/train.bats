@@ -1,0 +1,271 @@
+#!/usr/bin/env bats
+# train: training a network with a learning-rate schedule, and the whole
+# pipeline from the range test to the trained model.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+TRAIN_HEADER="iter,epoch,lr,momentum,loss,acc,val_loss,val_acc"
+
+# A 1cycle schedule of $1 updates (default 40) in sched.csv.
+make_schedule() {
+	clrgen --max-lr 0.1 --iters "${1:-40}" -o sched.csv
+}
+
+# --- the pipeline -----------------------------------------------------------
+
+@test "lrtest, lrsuggest, clrgen and train run as one pipeline" {
+	run --separate-stderr bash -c '
+		set -o pipefail
+		lrtest --hidden 32 --batch 64 --threads 1 --iters 60 \
+		    --max-lr 0.5 --eval-every 10 --eval-size 200 -q |
+		lrsuggest |
+		clrgen --epochs 1 --steps-per-epoch 40 |
+		train --schedule - --iters 40 --hidden 32 --batch 64 \
+		    --threads 1 --summary summary.json --save model.ckpt -q'
+	[ "$status" -eq 0 ]
+	assert_header "$TRAIN_HEADER"
+	assert_numeric_output
+	jq -e '.updates == 40 and .test_acc >= 0 and .test_acc <= 1' summary.json
+	[ "$(head -c 7 model.ckpt)" = SCMODEL ]
+}
+
+@test "train writes a training CSV with the exact header and numeric rows" {
+	make_schedule
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv
+	[ "$status" -eq 0 ]
+	assert_header "$TRAIN_HEADER"
+	assert_numeric_output
+}
+
+@test "train reads the schedule from standard input" {
+	make_schedule
+	run --separate-stderr train "${SMALL[@]}" --schedule - <sched.csv
+	[ "$status" -eq 0 ]
+	assert_header "$TRAIN_HEADER"
+	assert_numeric_output
+}
+
+@test "train logs every --log-every updates and scores the held-out set after the last" {
+	make_schedule 40
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --log-every 10 -o log.csv
+	[ "$status" -eq 0 ]
+	[ "$(awk -F, 'NR > 1 { printf "%s ", $1 }' log.csv)" = "9 19 29 39 " ]
+	val=$(csv_last log.csv val_acc)
+	[ -n "$val" ]
+	awk -v v="$val" 'BEGIN { exit !(v >= 0 && v <= 1) }'
+}
+
+@test "train logs the schedule's lr and momentum for each logged update" {
+	make_schedule 40
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --log-every 10 -o log.csv
+	[ "$status" -eq 0 ]
+	same_double "$(awk -F, '$1 == 19 { print $3 }' log.csv)" "$(csv_field sched.csv lr 19)"
+	same_double "$(awk -F, '$1 == 19 { print $4 }' log.csv)" "$(csv_field sched.csv momentum 19)"
+	same_double "$(csv_last log.csv lr)" "$(csv_last sched.csv lr)"
+}
+
+@test "train uses --momentum when the schedule has no momentum column" {
+	awk 'BEGIN { print "iter,lr"; for (i = 0; i < 20; i++) print i ",0.05" }' >lr-only.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule lr-only.csv --momentum 0.8 -o log.csv
+	[ "$status" -eq 0 ]
+	awk -F, 'NR > 1 && $4 + 0 != 0.8 { exit 1 }' log.csv
+}
+
+@test "train --summary writes JSON with test_acc in 0..1 and updates equal to the schedule's rows" {
+	make_schedule 30
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --summary summary.json
+	[ "$status" -eq 0 ]
+	rows=$(csv_rows sched.csv)
+	jq -e --argjson rows "$rows" '.updates == $rows and
+	    .test_acc >= 0 and .test_acc <= 1 and .test_loss > 0 and
+	    .samples_per_sec > 0 and .wall_seconds > 0 and
+	    (.config | type) == "object"' summary.json
+	assert_header "$TRAIN_HEADER"
+}
+
+@test "train --save writes a model file that starts with the magic SCMODEL" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --save model.ckpt -q
+	[ "$status" -eq 0 ]
+	[ "$(head -c 7 model.ckpt)" = SCMODEL ]
+	assert_no_temp_files
+}
+
+@test "train with the same seed writes the same bytes" {
+	make_schedule 30
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --seed 7 --log-every 5 -o a.csv
+	[ "$status" -eq 0 ]
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --seed 7 --log-every 5 -o b.csv
+	[ "$status" -eq 0 ]
+	cmp a.csv b.csv
+}
+
+@test "train with another seed writes another log" {
+	make_schedule 30
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --seed 7 -o a.csv
+	[ "$status" -eq 0 ]
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --seed 8 -o b.csv
+	[ "$status" -eq 0 ]
+	! cmp -s a.csv b.csv
+}
+
+@test "train -q says nothing on stderr" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv -q
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	assert_header "$TRAIN_HEADER"
+}
+
+# --- schedule length ------------------------------------------------------
+
+@test "train refuses --iters that disagrees with the schedule's rows" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --iters 30
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q -- '--iters' <<<"$stderr"
+	grep -q 'sched.csv' <<<"$stderr"
+}
+
+@test "train refuses --epochs that disagrees with the schedule's rows" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --epochs 1
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q -- '--epochs' <<<"$stderr"
+}
+
+# --- malformed schedules --------------------------------------------------
+
+@test "train reports a missing schedule file by name" {
+	run --separate-stderr train "${SMALL[@]}" --schedule no-such-schedule.csv
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^train: no-such-schedule.csv: ' <<<"$stderr"
+}
+
+@test "train names the line of a non-numeric lr in the schedule" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-nonnumeric.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-schedule-nonnumeric.csv: line 4: ' <<<"$stderr"
+	grep -q "'lr'" <<<"$stderr"
+}
+
+@test "train names the line of a ragged schedule row" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-ragged.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-schedule-ragged.csv: line 4: ' <<<"$stderr"
+}
+
+@test "train names the missing lr column of a schedule" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-no-lr.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'missing: lr' <<<"$stderr"
+}
+
+@test "train refuses an lr of 0, naming the line" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-zero-lr.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-schedule-zero-lr.csv: line 4: ' <<<"$stderr"
+}
+
+@test "train refuses a schedule whose iter skips an update, naming the line" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-gap.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'bad-schedule-gap.csv: line 4: ' <<<"$stderr"
+}
+
+@test "train names the line of a malformed schedule on stdin" {
+	run --separate-stderr train "${SMALL[@]}" --schedule - <"$FIXTURES/bad-schedule-nonnumeric.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'line 4' <<<"$stderr"
+}
+
+@test "train refuses a schedule with a header and no rows" {
+	printf 'iter,lr,momentum\n' >empty.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule empty.csv
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q 'empty.csv' <<<"$stderr"
+}
+
+@test "train stops with status 1 when the loss diverges" {
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-diverges.csv" -o log.csv --summary summary.json --save model.ckpt
+	[ "$status" -eq 1 ]
+	grep -q 'diverged' <<<"$stderr"
+	assert_no_file summary.json
+	assert_no_file model.ckpt
+	assert_no_temp_files
+}
+
+# --- usage ----------------------------------------------------------------
+
+@test "train -h prints usage on stdout and exits 0" {
+	run --separate-stderr train -h
+	[ "$status" -eq 0 ]
+	[ "${lines[0]:0:13}" = "usage: train " ]
+	[ -z "$stderr" ]
+}
+
+@test "train rejects an unknown option with status 2 and usage on stderr" {
+	run --separate-stderr train --bogus
+	[ "$status" -eq 2 ]
+	assert_usage_error
+}
+
+@test "train without --schedule is a usage error" {
+	run --separate-stderr train "${SMALL[@]}"
+	[ "$status" -eq 2 ]
+	assert_usage_error
+	grep -q -- '--schedule' <<<"$stderr"
+}
+
+@test "train rejects a non-numeric --batch" {
+	run --separate-stderr train --schedule sched.csv --batch many
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--batch' <<<"$stderr"
+}
+
+# --- output ----------------------------------------------------------------
+
+@test "train -o FILE writes the file and nothing on stdout" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv -o log.csv
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ "$(head -1 log.csv)" = "$TRAIN_HEADER" ]
+	assert_numeric_csv log.csv
+	assert_no_temp_files
+}
+
+@test "train -o keeps an existing file when the schedule is malformed" {
+	echo old >log.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-zero-lr.csv" -o log.csv
+	[ "$status" -eq 1 ]
+	[ "$(cat log.csv)" = old ]
+	assert_no_temp_files
+}
+
+@test "train -o keeps an existing file when the run diverges" {
+	echo old >log.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-diverges.csv" -o log.csv
+	[ "$status" -eq 1 ]
+	[ "$(cat log.csv)" = old ]
+	assert_no_temp_files
+}
+
+@test "train reports a failed write to a full disk with status 1" {
+	make_schedule 20
+	run --separate-stderr bash -c 'train --hidden 32 --batch 64 --threads 1 --schedule sched.csv >/dev/full'
+	[ "$status" -eq 1 ]
+	grep -q 'write failed' <<<"$stderr"
+}
