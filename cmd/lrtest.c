@@ -96,8 +96,13 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		return sc_opt_double("--smooth", arg, 0.0, 0.999999,
 		    &rc->smooth);
 	case OPT_STOP_FACTOR:
-		return sc_opt_double("--stop-factor", arg, 1.000001, 1e12,
-		    &rc->stop_factor);
+		if (sc_opt_double("--stop-factor", arg, 1.0, 1e12,
+		    &rc->stop_factor) < 0)
+			return -1;
+		if (!(rc->stop_factor > 1.0))
+			return sc_fail("--stop-factor: must be above 1, not "
+			    "%s", arg);
+		return 0;
 	case OPT_NO_STOP:
 		rc->no_stop = 1;
 		return 0;

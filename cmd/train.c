@@ -25,7 +25,7 @@ usage(FILE *f)
 "             [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
 "             [--threads N] [--weight-decay WD] [--nesterov]\n"
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
-"             [--summary FILE] [--save FILE] [-o FILE] [-q] [-v]\n");
+"             [--summary FILE] [--save FILE] [-o FILE] [-q]\n");
 }
 
 enum {
@@ -54,7 +54,6 @@ static const struct option options[] = {
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -63,7 +62,9 @@ struct args {
 	struct sc_train_config cfg;
 	const char *schedule, *summary, *save, *output;
 	long iters, epochs;
-	int quiet, verbose;
+	int quiet;
+	int have_momentum;
+	int have_momentum_column;
 };
 
 static int
@@ -78,6 +79,7 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		a->schedule = arg;
 		return 0;
 	case OPT_MOM:
+		a->have_momentum = 1;
 		return sc_opt_double("--momentum", arg, 0.0, 0.999999999,
 		    &cfg->momentum);
 	case OPT_ITERS:
@@ -98,9 +100,6 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		return 0;
 	case 'q':
 		a->quiet = 1;
-		return 0;
-	case 'v':
-		a->verbose = 1;
 		return 0;
 	}
 	return sc_fail("unexpected option");
@@ -190,6 +189,9 @@ summary_json(const struct args *a, const struct sc_trainer *tr,
 		return NULL;
 	}
 	cJSON_AddStringToObject(cfg, "schedule", a->schedule);
+	if (!a->have_momentum_column)
+		cJSON_AddNumberToObject(cfg, "momentum", a->cfg.momentum);
+	cJSON_AddNumberToObject(cfg, "log_every", a->cfg.log_every);
 	cJSON_AddNumberToObject(cfg, "steps_per_epoch",
 	    (double)tr->steps_per_epoch);
 	cJSON_AddNumberToObject(o, "test_loss", res->test_loss);
@@ -296,7 +298,7 @@ main(int argc, char **argv)
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
-	while ((c = getopt_long(argc, argv, "ho:qv", options, &k)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:q", options, &k)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return tool_close_stdout(EXIT_OK);
@@ -324,12 +326,19 @@ main(int argc, char **argv)
 
 	if (sc_schedule_load(a.schedule, &sched) < 0)
 		return tool_fail(EXIT_RUNTIME);
+	if (a.have_momentum && sched.momentum != NULL) {
+		tool_warn("--momentum: the schedule %s has a momentum column, "
+		    "which would override it", a.schedule);
+		sc_schedule_free(&sched);
+		return EXIT_USAGE;
+	}
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL) {
 		sc_schedule_free(&sched);
 		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
 		    EXIT_USAGE : EXIT_RUNTIME);
 	}
+	a.have_momentum_column = sched.momentum != NULL;
 	rc = check_length(&a, tr, sched.n);
 	if (rc == 0)
 		rc = run_training(&a, tr, &sched, t0);

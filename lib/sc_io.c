@@ -11,6 +11,7 @@
 int
 sc_out_open(struct sc_out *o, const char *path)
 {
+	struct stat st;
 	int fd;
 
 	memset(o, 0, sizeof(*o));
@@ -20,6 +21,17 @@ sc_out_open(struct sc_out *o, const char *path)
 	}
 	if (strlen(path) + 16 > sizeof(o->path))
 		return sc_fail("%s: path too long", path);
+	/* A device or a pipe (/dev/null, a FIFO) is written as it is:
+	 * there is no file to replace. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			return sc_fail("%s: is a directory", path);
+		o->f = fopen(path, "w");
+		if (o->f == NULL)
+			return sc_fail("%s: %s", path, strerror(errno));
+		snprintf(o->path, sizeof(o->path), "%s", path);
+		return 0;
+	}
 	snprintf(o->path, sizeof(o->path), "%s", path);
 	snprintf(o->tmp, sizeof(o->tmp), "%s.tmpXXXXXX", path);
 	fd = mkstemp(o->tmp);
@@ -60,6 +72,14 @@ sc_out_commit(struct sc_out *o)
 			return sc_fail("<stdout>: write failed: %s",
 			    strerror(errno));
 		return 0;
+	}
+	if (o->tmp[0] == '\0') {	/* a device or a pipe */
+		err = fflush(o->f) != 0 || ferror(o->f);
+		if (fclose(o->f) != 0)
+			err = 1;
+		o->f = NULL;
+		return err ? sc_fail("%s: write failed: %s", o->path,
+		    strerror(errno)) : 0;
 	}
 	err = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
 	if (err) {

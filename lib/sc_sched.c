@@ -51,6 +51,9 @@ prepare_onecycle(struct sc_sched *s)
 		return sc_fail("--phases: must be 2 or 3, not %d", s->phases);
 	if (check_lr("--final-lr", s->final_lr) < 0)
 		return -1;
+	if (s->final_lr > s->max_lr)
+		return sc_fail("--final-lr: %g is above --max-lr %g",
+		    s->final_lr, s->max_lr);
 
 	/* Phase ends as PyTorch's OneCycleLR places them. */
 	s->end[0] = s->pct_start * t - 1.0;
@@ -108,7 +111,7 @@ sc_sched_prepare(struct sc_sched *s)
 static double
 anneal(enum sc_anneal how, double a, double b, double p)
 {
-	if (a == b)
+	if (a == b || p == 0.0)
 		return a;
 	if (how == SC_ANNEAL_COS)
 		return b + (a - b) / 2.0 * (1.0 + cos(M_PI * p));

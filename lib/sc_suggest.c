@@ -36,7 +36,6 @@ curve_header(void *ctx, const char *path, int n_cols, char **names)
 		    x->col_lr < 0 ? (x->col_loss < 0 ? "lr, loss" : "lr") :
 		    "loss");
 	x->c->has_smooth = x->col_smooth >= 0;
-	x->c->has_val = x->col_val >= 0;
 	return 0;
 }
 
@@ -88,6 +87,7 @@ curve_row(void *ctx, const struct sc_csv_row *row)
 	c->loss[c->n] = loss;
 	c->smooth[c->n] = smooth;
 	c->val_acc[c->n] = val;
+	c->has_val |= isfinite(val);	/* a column with no score is none */
 	c->line[c->n] = row->line;
 	c->n++;
 	return 0;

@@ -19,7 +19,7 @@ struct sc_curve {
 	double *val_acc;	/* NaN where the row was not scored */
 	long *line;		/* CSV line of each row */
 	int has_smooth;		/* the file had a smooth_loss column */
-	int has_val;		/* the file had a val_acc column */
+	int has_val;		/* some row has a held-out accuracy */
 };
 
 /* Read any CSV with lr and loss columns ("-" for standard input); uses

@@ -281,3 +281,17 @@ load helper
 	[ "$status" -eq 1 ]
 	grep -q 'write failed' <<<"$stderr"
 }
+
+@test "clrgen refuses a --final-lr above --max-lr" {
+	run --separate-stderr clrgen --max-lr 1 --final-lr 2 --iters 20
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- "--final-lr" <<<"$stderr"
+}
+
+@test "clrgen's cosine 1cycle starts exactly at the lower bound" {
+	run --separate-stderr clrgen --max-lr 1 --min-lr 0.1 --iters 20 \
+	    --anneal cos
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "0,0.10000000000000001,0.94999999999999996" ]
+}

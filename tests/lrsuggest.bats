@@ -181,3 +181,11 @@ small_range_test() {
 	[ "$status" -eq 1 ]
 	grep -q 'write failed' <<<"$stderr"
 }
+
+@test "lrsuggest peak falls back to the loss when val_acc is present but empty" {
+	lrtest --hidden 32 --batch 64 --threads 1 --iters 80 --max-lr 0.5 \
+	    --eval-every 0 -q -o range.csv
+	run --separate-stderr lrsuggest --method peak range.csv
+	[ "$status" -eq 0 ]
+	jq -e '.source == "smooth_loss" and .min_lr < .max_lr' <<<"$output"
+}

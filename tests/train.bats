@@ -269,3 +269,30 @@ make_schedule() {
 	[ "$status" -eq 1 ]
 	grep -q 'write failed' <<<"$stderr"
 }
+
+@test "train refuses --momentum when the schedule has a momentum column" {
+	make_schedule
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
+	    --momentum 0.8
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- "--momentum" <<<"$stderr"
+}
+
+@test "train uses --momentum for a schedule without a momentum column" {
+	printf 'iter,lr\n' >lr-only.csv
+	for i in $(seq 0 19); do printf '%d,0.05\n' "$i"; done >>lr-only.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule lr-only.csv \
+	    --momentum 0.8 --log-every 5 --summary s.json
+	[ "$status" -eq 0 ]
+	[ "$(csv_last /dev/stdin momentum <<<"$output")" = 0.80000000000000004 ]
+	jq -e '.config.momentum == 0.8' s.json
+}
+
+@test "train writes its summary to a device such as /dev/null" {
+	make_schedule
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
+	    --summary /dev/null -o /dev/null
+	[ "$status" -eq 0 ]
+	[ -c /dev/null ]
+}
