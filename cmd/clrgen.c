@@ -272,14 +272,14 @@ resolve_bounds(struct args *a)
 		bounds = "-";
 	if (bounds != NULL) {
 		if (a->have_max)
-			return sc_fail("--max-lr: contradicts --bounds");
+			return sc_fail_usage("--max-lr: contradicts --bounds");
 		if (sc_bounds_read(bounds, &file_min, &s->max_lr) < 0) {
 			/* Nothing piped in: the user meant to give bounds
 			 * as options. */
 			if (a->bounds == NULL && strstr(sc_error(), "empty"))
-				return sc_fail("--max-lr: no bounds given "
-				    "(--max-lr, or --bounds FILE, or a bounds "
-				    "JSON on standard input)");
+				return sc_fail_usage("--max-lr: no bounds "
+				    "given (--max-lr, or --bounds FILE, or a "
+				    "bounds JSON on standard input)");
 			return -1;
 		}
 		if (!a->have_min && !a->have_div && file_min > 0.0)
@@ -287,8 +287,8 @@ resolve_bounds(struct args *a)
 		else if (!a->have_min)
 			s->min_lr = s->max_lr / a->div;
 	} else if (!a->have_max) {
-		return sc_fail("--max-lr: no bounds given (--max-lr, or "
-		    "--bounds FILE, or a bounds JSON on standard input)");
+		return sc_fail_usage("--max-lr: no bounds given (--max-lr, "
+		    "or --bounds FILE, or a bounds JSON on standard input)");
 	} else if (!a->have_min) {
 		s->min_lr = s->max_lr / a->div;
 	}
@@ -374,7 +374,7 @@ main(int argc, char **argv)
 	if (check_policy_options(&a) < 0 || resolve_length(&a) < 0)
 		return tool_fail(EXIT_USAGE);
 	if (resolve_bounds(&a) < 0)
-		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
+		return tool_fail(sc_error_is_usage() ?
 		    EXIT_USAGE : EXIT_RUNTIME);
 	if (sc_sched_prepare(&a.s) < 0)
 		return tool_fail(EXIT_USAGE);

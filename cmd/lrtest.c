@@ -19,7 +19,9 @@ usage(FILE *f)
 "usage: lrtest [--sweep linear|exp] [--min-lr LR] [--max-lr LR]\n"
 "              [--iters N] [--momentum M] [--smooth BETA]\n"
 "              [--stop-factor K] [--no-stop] [--eval-every K]\n"
-"              [--eval-size N] [--data NAME|DIR] [--model mlp]\n"
+"              [--eval-size N] [--data SPEC] [--label COLUMN]\n"
+"              [--val-split F] [--augment crop:PAD,flip]\n"
+"              [--model NAME|FILE]\n"
 "              [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
 "              [--threads N] [--weight-decay WD] [--nesterov]\n"
 "              [-o FILE] [-q]\n");
@@ -34,6 +36,9 @@ enum {
 static const struct option options[] = {
 	/* Shared with train: see sc_train_option. */
 	{ "data", required_argument, NULL, OPT_CONFIG },
+	{ "label", required_argument, NULL, OPT_CONFIG },
+	{ "val-split", required_argument, NULL, OPT_CONFIG },
+	{ "augment", required_argument, NULL, OPT_CONFIG },
 	{ "model", required_argument, NULL, OPT_CONFIG },
 	{ "hidden", required_argument, NULL, OPT_CONFIG },
 	{ "batch", required_argument, NULL, OPT_CONFIG },
@@ -241,7 +246,7 @@ main(int argc, char **argv)
 
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL)
-		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
+		return tool_fail(sc_error_is_usage() ?
 		    EXIT_USAGE : EXIT_RUNTIME);
 	rc = run_test(&a, tr);
 	if (rc < 0)

@@ -21,21 +21,27 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: train --schedule FILE [--data NAME|DIR] [--model mlp]\n"
-"             [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
+"usage: train --schedule FILE [--data SPEC] [--label COLUMN]\n"
+"             [--val-split F] [--augment crop:PAD,flip]\n"
+"             [--model NAME|FILE] [--hidden W,W,...] [--batch B]\n"
+"             [--drop-last] [--seed N]\n"
 "             [--threads N] [--weight-decay WD] [--nesterov]\n"
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
-"             [--summary FILE] [--save FILE] [-o FILE] [-q]\n");
+"             [--summary FILE] [--save FILE] [-o FILE] [-q]\n"
+"       train --model-info [--model NAME|FILE] [--data SPEC] ...\n");
 }
 
 enum {
 	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_MOM, OPT_ITERS, OPT_EPOCHS,
-	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE,
+	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO,
 };
 
 static const struct option options[] = {
 	/* Shared with lrtest: see sc_train_option. */
 	{ "data", required_argument, NULL, OPT_CONFIG },
+	{ "label", required_argument, NULL, OPT_CONFIG },
+	{ "val-split", required_argument, NULL, OPT_CONFIG },
+	{ "augment", required_argument, NULL, OPT_CONFIG },
 	{ "model", required_argument, NULL, OPT_CONFIG },
 	{ "hidden", required_argument, NULL, OPT_CONFIG },
 	{ "batch", required_argument, NULL, OPT_CONFIG },
@@ -52,6 +58,7 @@ static const struct option options[] = {
 	{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
 	{ "summary", required_argument, NULL, OPT_SUMMARY },
 	{ "save", required_argument, NULL, OPT_SAVE },
+	{ "model-info", no_argument, NULL, OPT_MODEL_INFO },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -63,6 +70,7 @@ struct args {
 	const char *schedule, *summary, *save, *output;
 	long iters, epochs;
 	int quiet;
+	int model_info;
 	int have_momentum;
 	int have_momentum_column;
 };
@@ -94,6 +102,9 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		return 0;
 	case OPT_SAVE:
 		a->save = arg;
+		return 0;
+	case OPT_MODEL_INFO:
+		a->model_info = 1;
 		return 0;
 	case 'o':
 		a->output = arg;
@@ -285,6 +296,26 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	return rc;
 }
 
+/* Build the network for the data and list its layers on stdout. */
+static int
+model_info(struct args *a)
+{
+	struct sc_trainer *tr;
+
+	if (sc_train_config_finish(&a->cfg) < 0)
+		return tool_fail(EXIT_USAGE);
+	tr = sc_trainer_create(&a->cfg);
+	if (tr == NULL)
+		return tool_fail(sc_error_is_usage() ?
+		    EXIT_USAGE : EXIT_RUNTIME);
+	printf("model %s on %s (%d classes), batch %d\n",
+	    a->cfg.model_name, a->cfg.data.spec, tr->data.n_classes,
+	    a->cfg.batch);
+	sc_model_print(tr->model, stdout);
+	sc_trainer_free(tr);
+	return tool_close_stdout(EXIT_OK);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -315,6 +346,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (a.model_info)
+		return model_info(&a);
 	if (a.schedule == NULL) {
 		tool_warn("--schedule: no schedule given (a schedule CSV, "
 		    "or - for standard input)");
@@ -335,7 +368,7 @@ main(int argc, char **argv)
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL) {
 		sc_schedule_free(&sched);
-		return tool_fail(strncmp(sc_error(), "--", 2) == 0 ?
+		return tool_fail(sc_error_is_usage() ?
 		    EXIT_USAGE : EXIT_RUNTIME);
 	}
 	a.have_momentum_column = sched.momentum != NULL;

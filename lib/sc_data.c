@@ -470,7 +470,7 @@ split_validation(struct sc_dataset *d, double share, uint64_t seed)
 
 	if (n_val < 1 || n_val >= n) {
 		free(order);
-		return sc_fail("--val-split: %g of %d samples leaves %d for "
+		return sc_fail_usage("--val-split: %g of %d samples leaves %d for "
 		    "training and %d held out", share, n, n - n_val, n_val);
 	}
 	dst_tr = malloc((size_t)(n - n_val) * size * esz);
@@ -598,7 +598,7 @@ sc_data_load(struct sc_dataset *d, const struct sc_data_options *o)
 		if (split_validation(d, o->val_split, o->seed) < 0)
 			goto fail;
 	} else if (d->test.n == 0) {
-		sc_fail("no test set: give --val-split to hold out part of "
+		sc_fail_usage("no test set: give --val-split to hold out part of "
 		    "the training data");
 		goto fail;
 	}

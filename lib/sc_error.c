@@ -5,6 +5,7 @@
 #include "sc_error.h"
 
 static _Thread_local char last_error[1024];
+static _Thread_local int last_is_usage;
 
 int
 sc_fail(const char *fmt, ...)
@@ -14,7 +15,26 @@ sc_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	va_end(ap);
+	last_is_usage = 0;
 	return -1;
+}
+
+int
+sc_fail_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	va_end(ap);
+	last_is_usage = 1;
+	return -1;
+}
+
+int
+sc_error_is_usage(void)
+{
+	return last_is_usage;
 }
 
 int

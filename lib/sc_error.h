@@ -12,7 +12,16 @@
 int sc_fail(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-/* Prefix the recorded message with "prefix: "; always returns -1. */
+/* Like sc_fail, and marks the fault as the caller's: a bad option or a
+ * contradiction between options (exit status 2 in the tools). */
+int sc_fail_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+/* Whether the last recorded fault was marked by sc_fail_usage. */
+int sc_error_is_usage(void);
+
+/* Prefix the recorded message with "prefix: ", keeping its kind; always
+ * returns -1. */
 int sc_fail_prefix(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 

@@ -303,6 +303,10 @@ json_int(const cJSON *o, const char *key, int def, int lo, int hi,
 		*v = def;
 		return 0;
 	}
+	if (cJSON_IsBool(x) && lo == 0 && hi == 1) {
+		*v = cJSON_IsTrue(x);
+		return 0;
+	}
 	if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
 	    x->valuedouble < lo || x->valuedouble > hi)
 		return sc_fail("%s: \"%s\" must be an integer from %d to %d",
@@ -539,8 +543,9 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
 	m->n_classes = n_classes;
 	m->max_batch = max_batch;
 	if (build(m) < 0) {
-		sc_fail_prefix("--model %s", spec->name[0] == 'f' &&
-		    strcmp(spec->name, "file") == 0 ? spec->path : spec->name);
+		/* A description file's messages name the file already. */
+		if (strcmp(spec->name, "file") != 0)
+			sc_fail_prefix("--model %s", spec->name);
 		sc_model_free(m);
 		return NULL;
 	}

@@ -1,8 +1,8 @@
 #include "sc_optim.h"
 
 void
-sc_sgd_update(const struct sc_sgd *opt, float *theta, const float *grad,
-    float *velocity, size_t n, float lr, float momentum)
+sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
+    const float *restrict grad, float *restrict velocity, size_t n, float lr, float momentum)
 {
 	float wd = opt->weight_decay;
 

@@ -16,7 +16,7 @@ struct sc_sgd {
  *   g = grad + wd * theta;  v = momentum * v + g;
  *   theta -= lr * (nesterov ? g + momentum * v : v).
  * The velocity starts at zero, so the first update uses v = g. */
-void sc_sgd_update(const struct sc_sgd *opt, float *theta, const float *grad,
-    float *velocity, size_t n, float lr, float momentum);
+void sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
+    const float *restrict grad, float *restrict velocity, size_t n, float lr, float momentum);
 
 #endif

@@ -6,11 +6,12 @@ relu_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
 	size_t len = (size_t)n * sc_shape_size(l->out);
-	const float *in = x[0];
+	const float *restrict in = x[0];
+	float *restrict out = y;
 
 	(void)train;
 	for (size_t j = 0; j < len; j++)
-		y[j] = in[j] > 0.0f ? in[j] : 0.0f;
+		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
 }
 
 static void
@@ -18,14 +19,15 @@ relu_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
 	size_t len = (size_t)n * sc_shape_size(l->out);
-	float *d = dx[0];
+	float *restrict d = dx[0];
+	const float *restrict out = y, *restrict g = dy;
 
 	(void)x;
 	if (d == NULL)
 		return;
 	/* y > 0 exactly where x > 0. */
 	for (size_t j = 0; j < len; j++)
-		d[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+		d[j] = out[j] > 0.0f ? g[j] : 0.0f;
 }
 
 static const struct sc_layer_ops relu_ops = {

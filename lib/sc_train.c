@@ -20,7 +20,9 @@ void
 sc_train_config_default(struct sc_train_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	snprintf(c->data, sizeof(c->data), "fashion-mnist");
+	snprintf(c->data.spec, sizeof(c->data.spec), "fashion-mnist");
+	snprintf(c->data.label, sizeof(c->data.label), "label");
+	snprintf(c->augment_spec, sizeof(c->augment_spec), "none");
 	snprintf(c->model_name, sizeof(c->model_name), "mlp");
 	sc_model_spec_parse(&c->model, "mlp", NULL);
 	c->batch = 128;
@@ -45,7 +47,25 @@ sc_train_option(struct sc_train_config *c, const char *name,
     const char *arg)
 {
 	if (strcmp(name, "data") == 0)
-		return copy_text(c->data, sizeof(c->data), name, arg);
+		return copy_text(c->data.spec, sizeof(c->data.spec), name, arg);
+	if (strcmp(name, "label") == 0)
+		return copy_text(c->data.label, sizeof(c->data.label), name,
+		    arg);
+	if (strcmp(name, "val-split") == 0) {
+		if (sc_opt_double("--val-split", arg, 0.0, 1.0,
+		    &c->data.val_split) < 0)
+			return -1;
+		if (!(c->data.val_split > 0.0 && c->data.val_split < 1.0))
+			return sc_fail("--val-split: must be between 0 and 1, "
+			    "not %s", arg);
+		return 0;
+	}
+	if (strcmp(name, "augment") == 0) {
+		if (copy_text(c->augment_spec, sizeof(c->augment_spec), name,
+		    arg) < 0)
+			return -1;
+		return sc_augment_parse(&c->augment, arg);
+	}
 	if (strcmp(name, "model") == 0)
 		return copy_text(c->model_name, sizeof(c->model_name), name,
 		    arg);
@@ -87,7 +107,12 @@ sc_train_config_json(const struct sc_train_config *c,
 
 	if (o == NULL)
 		return NULL;
-	cJSON_AddStringToObject(o, "data", c->data);
+	cJSON_AddStringToObject(o, "data", c->data.spec);
+	if (strncmp(c->data.spec, "csv:", 4) == 0)
+		cJSON_AddStringToObject(o, "label", c->data.label);
+	if (c->data.val_split > 0.0)
+		cJSON_AddNumberToObject(o, "val_split", c->data.val_split);
+	cJSON_AddStringToObject(o, "augment", c->augment_spec);
 	cJSON_AddStringToObject(o, "model", c->model_name);
 	if (c->hidden[0] != '\0')
 		cJSON_AddStringToObject(o, "hidden", c->hidden);
@@ -130,14 +155,21 @@ sc_trainer_create(const struct sc_train_config *cfg)
 	}
 	tr->cfg = *cfg;
 	if (cfg->batch < 1) {
-		sc_fail("--batch: must be at least 1, not %d", cfg->batch);
+		sc_fail_usage("--batch: must be at least 1, not %d", cfg->batch);
 		goto fail;
 	}
+	tr->cfg.data.seed = cfg->seed;
 	if (sc_blas_init(cfg->threads) < 0 ||
-	    sc_data_load(&tr->data, cfg->data) < 0)
+	    sc_data_load(&tr->data, &tr->cfg.data) < 0)
 		goto fail;
+	if (tr->data.is_table && (cfg->augment.crop_pad > 0 ||
+	    cfg->augment.flip)) {
+		sc_fail_usage("--augment: crops and flips apply to images, and %s "
+		    "is a table", cfg->data.spec);
+		goto fail;
+	}
 	if (cfg->batch > tr->data.train.n) {
-		sc_fail("--batch: %d is more than the %d training samples",
+		sc_fail_usage("--batch: %d is more than the %d training samples",
 		    cfg->batch, tr->data.train.n);
 		goto fail;
 	}
@@ -209,7 +241,7 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	if (first + n > tr->data.train.n)
 		n = (int)(tr->data.train.n - first);
 	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
-	    tr->x, tr->y);
+	    tr->x, tr->y, &tr->cfg.augment, &tr->rng);
 
 	sc_model_zero_grad(m);
 	logits = sc_model_forward(m, tr->x, n, 1);
@@ -244,7 +276,8 @@ sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
 		else
 			for (int j = 0; j < k; j++)
 				tr->eval_idx[j] = (uint32_t)(first + j);
-		sc_data_gather(&tr->data, s, chunk, k, tr->x, tr->y);
+		sc_data_gather(&tr->data, s, chunk, k, tr->x, tr->y, NULL,
+		    NULL);
 		logits = sc_model_forward(m, tr->x, k, 0);
 		total += sc_softmax_xent(logits, tr->y, k, m->n_classes, NULL,
 		    &c) * k;

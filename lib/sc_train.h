@@ -19,8 +19,10 @@
 struct cJSON;
 
 struct sc_train_config {
-	char data[1024];		/* dataset name or path */
-	char model_name[64];		/* --model */
+	struct sc_data_options data;	/* --data, --label, --val-split */
+	struct sc_augment augment;	/* --augment */
+	char augment_spec[64];
+	char model_name[1024];		/* --model: preset or file */
 	char hidden[256];		/* --hidden; "" for the default */
 	struct sc_model_spec model;	/* parsed by sc_train_config_finish */
 	int batch;
@@ -36,9 +38,9 @@ struct sc_train_config {
 /* The defaults every tool starts from. */
 void sc_train_config_default(struct sc_train_config *c);
 
-/* Apply one of the options that train and lrtest share: data, model,
- * hidden, batch, drop-last, seed, threads, weight-decay, nesterov (name
- * without the dashes; arg NULL for flags).  Returns 0, 1 when name is
+/* Apply one of the options that train and lrtest share: data, label,
+ * val-split, augment, model, hidden, batch, drop-last, seed, threads,
+ * weight-decay, nesterov (name without the dashes; arg NULL for flags).  Returns 0, 1 when name is
  * not one of them, or -1 with a message naming the option. */
 int sc_train_option(struct sc_train_config *c, const char *name,
     const char *arg);

@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# The data forms and networks that train and lrtest accept: CSV tables,
+# CIFAR-10 binary batches, IDX pairs, augmentation, presets and model
+# description files.
+
+bats_require_minimum_version 1.5.0
+load helper
+
+# A CIFAR-10 batch file $1 of $2 records with labels 0..9 in turn and
+# seeded random pixels ($3, default 1).
+make_cifar_batch() {
+	perl -e '
+		my ($n, $seed) = @ARGV; srand($seed);
+		for my $i (0 .. $n - 1) {
+			print pack("C", $i % 10);
+			print pack("C*", map { int(rand(256)) } 1 .. 3072);
+		}' "$2" "${3:-1}" >"$1"
+}
+
+make_cifar_dir() {
+	mkdir -p cifar
+	make_cifar_batch cifar/data_batch_1.bin 200 1
+	make_cifar_batch cifar/data_batch_2.bin 56 2
+	make_cifar_batch cifar/test_batch.bin 100 3
+}
+
+tiny_schedule() {
+	clrgen --max-lr 0.05 --iters "${1:-6}" -o sched.csv
+}
+
+@test "a CSV table with a named label column trains an mlp to high accuracy" {
+	clrgen --max-lr 0.1 --epochs 20 --data-size 240 --batch 16 -o s.csv
+	run --separate-stderr train --data "csv:$FIXTURES/blobs.csv" \
+	    --label kind --val-split 0.2 --hidden 16 --batch 16 --threads 1 \
+	    --schedule s.csv --summary summary.json -q
+	[ "$status" -eq 0 ]
+	jq -e '.test_acc >= 0.9' summary.json
+	jq -e '.config.label == "kind" and .config.val_split == 0.2' \
+	    summary.json
+}
+
+@test "a CSV table without --val-split is refused: it has no test set" {
+	tiny_schedule
+	run --separate-stderr train --data "csv:$FIXTURES/blobs.csv" \
+	    --label kind --schedule sched.csv
+	[ "$status" -eq 2 ]
+	grep -q -- "--val-split" <<<"$stderr"
+}
+
+@test "a CSV table without the label column names the column" {
+	tiny_schedule
+	run --separate-stderr train --data "csv:$FIXTURES/blobs.csv" \
+	    --val-split 0.2 --schedule sched.csv
+	[ "$status" -eq 1 ]
+	grep -q "no label column 'label'" <<<"$stderr"
+}
+
+@test "a non-numeric feature in a CSV table names the line and column" {
+	head -5 "$FIXTURES/blobs.csv" >t.csv
+	sed -i '4s/^[^,]*,/oops,/' t.csv
+	tiny_schedule
+	run --separate-stderr train --data csv:t.csv --label kind \
+	    --val-split 0.5 --schedule sched.csv --batch 1
+	[ "$status" -eq 1 ]
+	grep -q "t.csv: line 4: column 'width'" <<<"$stderr"
+}
+
+@test "augmentation is refused for a table" {
+	tiny_schedule
+	run --separate-stderr train --data "csv:$FIXTURES/blobs.csv" \
+	    --label kind --val-split 0.2 --augment flip --schedule sched.csv
+	[ "$status" -eq 2 ]
+	grep -q -- "--augment" <<<"$stderr"
+}
+
+@test "a CIFAR-10 directory loads as 32x32 colour images" {
+	make_cifar_dir
+	run --separate-stderr train --model-info --model resnet8 \
+	    --data cifar10:cifar
+	[ "$status" -eq 0 ]
+	grep -q "input .* 3,  32,  32" <<<"$output"
+	grep -q "^78074 parameters\|parameters" <<<"$output"
+}
+
+@test "resnet8 trains a few updates on a CIFAR-10 directory with augmentation" {
+	make_cifar_dir
+	tiny_schedule 4
+	run --separate-stderr train --model resnet8 --data cifar10:cifar \
+	    --batch 32 --threads 1 --augment crop:4,flip --schedule sched.csv \
+	    --summary summary.json -q
+	[ "$status" -eq 0 ]
+	assert_numeric_output
+	jq -e '.updates == 4 and .config.augment == "crop:4,flip"' \
+	    summary.json
+}
+
+@test "lrtest runs on a CIFAR-10 directory with the cnn" {
+	make_cifar_dir
+	run --separate-stderr lrtest --model cnn --data cifar10:cifar \
+	    --batch 32 --threads 1 --iters 5 --eval-every 2 --eval-size 20 -q
+	[ "$status" -eq 0 ]
+	assert_numeric_output
+	[ "${#lines[@]}" -eq 6 ]
+}
+
+@test "a truncated CIFAR-10 batch file is refused, naming the file" {
+	make_cifar_dir
+	head -c -1 cifar/data_batch_2.bin >cut && mv cut cifar/data_batch_2.bin
+	tiny_schedule
+	run --separate-stderr train --model cnn --data cifar10:cifar \
+	    --schedule sched.csv -o out.csv
+	[ "$status" -eq 1 ]
+	grep -q "data_batch_2.bin: .* truncated" <<<"$stderr"
+	[ ! -e out.csv ]
+}
+
+@test "a CIFAR-10 record with a label past 9 is refused" {
+	make_cifar_dir
+	printf '\x0c' | dd of=cifar/test_batch.bin bs=1 seek=3073 \
+	    conv=notrunc 2>/dev/null
+	tiny_schedule
+	run --separate-stderr train --model cnn --data cifar10:cifar \
+	    --schedule sched.csv
+	[ "$status" -eq 1 ]
+	grep -q "test_batch.bin: record 1 has label 12" <<<"$stderr"
+}
+
+@test "an IDX image and label pair trains with a held-out split" {
+	d=/usr/share/datasets/fashion-mnist
+	tiny_schedule
+	run --separate-stderr train \
+	    --data "idx:$d/t10k-images-idx3-ubyte.gz,$d/t10k-labels-idx1-ubyte.gz" \
+	    --val-split 0.1 "${SMALL[@]}" --schedule sched.csv \
+	    --summary summary.json
+	[ "$status" -eq 0 ]
+	jq -e '.updates == 6' summary.json
+}
+
+@test "an unknown --augment part is a usage error" {
+	tiny_schedule
+	run --separate-stderr train --augment crop:4,rotate \
+	    --schedule sched.csv
+	[ "$status" -eq 2 ]
+	grep -q -- "--augment: 'rotate'" <<<"$stderr"
+}
+
+@test "every preset builds on Fashion-MNIST" {
+	for m in mlp lenet cnn resnet8 resnet20 resnet56; do
+		run --separate-stderr train --model-info --model "$m"
+		[ "$status" -eq 0 ]
+		grep -q "^[0-9]* parameters" <<<"$output"
+	done
+}
+
+@test "a description file with a projection residual block builds and trains" {
+	run --separate-stderr train --model-info \
+	    --model "$FIXTURES/resblock.json"
+	[ "$status" -eq 0 ]
+	grep -q " add " <<<"$output"
+	tiny_schedule 6
+	run --separate-stderr train --model "$FIXTURES/resblock.json" \
+	    --batch 16 --threads 1 --schedule sched.csv -q
+	[ "$status" -eq 0 ]
+	assert_numeric_output
+}
+
+@test "a description file's faults name the file and the layer" {
+	printf '{"layers":[{"type":"conv","filters":4},{"type":"wobble"}]}' \
+	    >bad.json
+	run --separate-stderr train --model-info --model bad.json
+	[ "$status" -eq 1 ]
+	grep -q "bad.json: layer 2: unknown layer type \"wobble\"" <<<"$stderr"
+	printf '{"layers":[{"type":"dense","units":7}]}' >short.json
+	run --separate-stderr train --model-info --model short.json
+	[ "$status" -eq 1 ]
+	grep -q "short.json: the last layer gives 7 outputs" <<<"$stderr"
+}
