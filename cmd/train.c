@@ -21,22 +21,32 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: train --schedule FILE [--data SPEC] [--label COLUMN]\n"
+"usage: train (--schedule FILE | --policy NAME [schedule options]\n"
+"                (--iters N | --epochs E)) [--data SPEC] [--label COLUMN]\n"
 "             [--val-split F] [--augment crop:PAD,flip]\n"
 "             [--model NAME|FILE] [--hidden W,W,...] [--batch B]\n"
 "             [--drop-last] [--seed N]\n"
 "             [--threads N] [--weight-decay WD] [--nesterov]\n"
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
 "             [--summary FILE] [--save FILE] [-o FILE] [-q]\n"
-"       train --model-info [--model NAME|FILE] [--data SPEC] ...\n");
+"       train --model-info [--model NAME|FILE] [--data SPEC] ...\n"
+"schedule options, as clrgen(1) takes them:\n"
+"       [--like smith|pytorch|fastai] [--min-lr LR | --div D]\n"
+"       [--max-lr LR | --bounds FILE] [--final-lr LR | --final-div D]\n"
+"       [--pct-start P] [--phases 2|3] [--anneal linear|cos]\n"
+"       [--step-size N] [--step-size-down N] [--gamma G]\n"
+"       [--exp-range-decay amplitude|bounds] [--milestones I,I,...]\n"
+"       [--warmup N] [--momentum-range LOW:HIGH]\n");
 }
 
 enum {
-	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_MOM, OPT_ITERS, OPT_EPOCHS,
+	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_SCHED, OPT_ITERS, OPT_EPOCHS,
 	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO,
 };
 
-static const struct option options[] = {
+/* With the schedule options of sc_sched_getopt (--policy, --max-lr, ...,
+ * and --momentum) added in main. */
+static const struct option own_options[] = {
 	/* Shared with lrtest: see sc_train_option. */
 	{ "data", required_argument, NULL, OPT_CONFIG },
 	{ "label", required_argument, NULL, OPT_CONFIG },
@@ -52,7 +62,6 @@ static const struct option options[] = {
 	{ "nesterov", no_argument, NULL, OPT_CONFIG },
 
 	{ "schedule", required_argument, NULL, OPT_SCHEDULE },
-	{ "momentum", required_argument, NULL, OPT_MOM },
 	{ "iters", required_argument, NULL, OPT_ITERS },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "log-every", required_argument, NULL, OPT_LOG_EVERY },
@@ -73,6 +82,14 @@ struct args {
 	int model_info;
 	int have_momentum;
 	int have_momentum_column;
+
+	/* --policy: the schedule computed here instead of read. */
+	struct sc_sched_args sched_args;
+	int have_policy;
+	const char *sched_option;	/* the first schedule option given
+					 * besides --policy and --momentum */
+	struct sc_sched sched;
+	char sched_desc[2048];
 };
 
 static int
@@ -86,10 +103,20 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 	case OPT_SCHEDULE:
 		a->schedule = arg;
 		return 0;
-	case OPT_MOM:
-		a->have_momentum = 1;
-		return sc_opt_double("--momentum", arg, 0.0, 0.999999999,
-		    &cfg->momentum);
+	case OPT_SCHED:
+		if (sc_sched_option(&a->sched_args, name, arg) < 0)
+			return -1;
+		if (strcmp(name, "momentum") == 0) {
+			/* Also the momentum of a schedule file without a
+			 * momentum column. */
+			a->have_momentum = 1;
+			cfg->momentum = a->sched_args.momentum;
+		} else if (strcmp(name, "policy") == 0) {
+			a->have_policy = 1;
+		} else if (a->sched_option == NULL) {
+			a->sched_option = name;
+		}
+		return 0;
 	case OPT_ITERS:
 		return sc_opt_long("--iters", arg, 1, 1L << 40, &a->iters);
 	case OPT_EPOCHS:
@@ -199,7 +226,10 @@ summary_json(const struct args *a, const struct sc_trainer *tr,
 		cJSON_Delete(cfg);
 		return NULL;
 	}
-	cJSON_AddStringToObject(cfg, "schedule", a->schedule);
+	/* The file read, or the clrgen options that write the schedule
+	 * computed. */
+	cJSON_AddStringToObject(cfg, "schedule", a->have_policy ?
+	    a->sched_desc : a->schedule);
 	if (!a->have_momentum_column)
 		cJSON_AddNumberToObject(cfg, "momentum", a->cfg.momentum);
 	cJSON_AddNumberToObject(cfg, "log_every", a->cfg.log_every);
@@ -316,9 +346,71 @@ model_info(struct args *a)
 	return tool_close_stdout(EXIT_OK);
 }
 
+/* --policy: the schedule options checked together, before the data is
+ * loaded; with --iters the rows are checked too. */
+static int
+policy_options(struct args *a)
+{
+	if (a->schedule != NULL)
+		return sc_fail_usage("--policy: contradicts --schedule (the "
+		    "schedule is either computed or read, not both)");
+	if (a->iters > 0 && a->epochs > 0)
+		return sc_fail_usage("--iters: contradicts --epochs; with "
+		    "--policy, give the length one way");
+	if (a->iters == 0 && a->epochs == 0)
+		return sc_fail_usage("--policy: needs the length of the run "
+		    "(--iters N or --epochs E)");
+	if (sc_sched_resolve(&a->sched_args, &a->sched) < 0)
+		return -1;
+	if (a->iters == 0)
+		return 0;
+	a->sched.n_iters = a->iters;
+	return sc_sched_prepare(&a->sched);
+}
+
+/* The rows of --policy; with --epochs, the length is known once the
+ * data is. */
+static int
+policy_schedule(struct args *a, const struct sc_trainer *tr,
+    struct sc_schedule_table *t)
+{
+	if (a->epochs > 0) {
+		if (tr->steps_per_epoch > (1L << 40) / a->epochs)
+			return sc_fail_usage("--epochs: %ld epochs of %ld "
+			    "updates is too long", a->epochs,
+			    tr->steps_per_epoch);
+		a->sched.n_iters = a->epochs * tr->steps_per_epoch;
+		if (sc_sched_prepare(&a->sched) < 0)
+			return -1;
+	}
+	sc_sched_describe(&a->sched, a->sched_desc, sizeof(a->sched_desc));
+	return sc_schedule_fill(&a->sched, t);
+}
+
+/* The schedule file, read and checked before the data is loaded. */
+static int
+load_schedule(const struct args *a, struct sc_schedule_table *t)
+{
+	if (sc_schedule_load(a->schedule, t) < 0)
+		return -1;
+	if (a->have_momentum && t->momentum != NULL) {
+		sc_schedule_free(t);
+		return sc_fail_usage("--momentum: the schedule %s has a "
+		    "momentum column, which would override it", a->schedule);
+	}
+	return 0;
+}
+
+static int
+exit_status(void)
+{
+	return sc_error_is_usage() ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
 int
 main(int argc, char **argv)
 {
+	struct option options[96];
 	struct sc_schedule_table sched;
 	struct sc_trainer *tr;
 	struct args a;
@@ -329,6 +421,12 @@ main(int argc, char **argv)
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
+	sc_sched_args_init(&a.sched_args);
+	if (sc_sched_getopt(options, sizeof(options) / sizeof(*options),
+	    own_options, SC_SCHED_SHAPE, OPT_SCHED) < 0) {
+		tool_warn("internal error: option table too small");
+		return EXIT_RUNTIME;
+	}
 	while ((c = getopt_long(argc, argv, "ho:q", options, &k)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -348,31 +446,36 @@ main(int argc, char **argv)
 	}
 	if (a.model_info)
 		return model_info(&a);
-	if (a.schedule == NULL) {
+	if (a.have_policy) {
+		if (policy_options(&a) < 0)
+			return tool_fail(exit_status());
+	} else if (a.sched_option != NULL) {
+		tool_warn("--%s: a schedule option, for use with --policy",
+		    a.sched_option);
+		return EXIT_USAGE;
+	} else if (a.schedule == NULL) {
 		tool_warn("--schedule: no schedule given (a schedule CSV, "
-		    "or - for standard input)");
+		    "or - for standard input, or --policy to compute one)");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (sc_train_config_finish(&a.cfg) < 0)
 		return tool_fail(EXIT_USAGE);
 
-	if (sc_schedule_load(a.schedule, &sched) < 0)
-		return tool_fail(EXIT_RUNTIME);
-	if (a.have_momentum && sched.momentum != NULL) {
-		tool_warn("--momentum: the schedule %s has a momentum column, "
-		    "which would override it", a.schedule);
-		sc_schedule_free(&sched);
-		return EXIT_USAGE;
-	}
+	memset(&sched, 0, sizeof(sched));
+	if (!a.have_policy && load_schedule(&a, &sched) < 0)
+		return tool_fail(exit_status());
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL) {
 		sc_schedule_free(&sched);
-		return tool_fail(sc_error_is_usage() ?
-		    EXIT_USAGE : EXIT_RUNTIME);
+		return tool_fail(exit_status());
+	}
+	if (a.have_policy && policy_schedule(&a, tr, &sched) < 0) {
+		sc_trainer_free(tr);
+		return tool_fail(exit_status());
 	}
 	a.have_momentum_column = sched.momentum != NULL;
-	rc = check_length(&a, tr, sched.n);
+	rc = a.have_policy ? 0 : check_length(&a, tr, sched.n);
 	if (rc == 0)
 		rc = run_training(&a, tr, &sched, t0);
 	if (rc < 0)

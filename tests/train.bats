@@ -296,3 +296,102 @@ make_schedule() {
 	[ "$status" -eq 0 ]
 	[ -c /dev/null ]
 }
+
+# --- schedules computed by train --policy --------------------------------------
+
+@test "train --policy 1cycle writes the same training CSV as clrgen piped into train" {
+	run --separate-stderr bash -c 'clrgen --policy 1cycle --max-lr 0.1 --iters 40 |
+	    train --hidden 32 --batch 64 --threads 1 --schedule - -q -o piped.csv'
+	[ "$status" -eq 0 ]
+	run --separate-stderr train "${SMALL[@]}" --policy 1cycle --max-lr 0.1 --iters 40 -q -o direct.csv
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	cmp piped.csv direct.csv
+}
+
+@test "train --policy with --epochs counts the epochs of its data as clrgen --data-size does" {
+	run --separate-stderr bash -c 'clrgen --like pytorch --max-lr 0.1 --epochs 1 --data-size 60000 --batch 64 |
+	    train --hidden 32 --batch 64 --threads 1 --schedule - -q -o piped.csv'
+	[ "$status" -eq 0 ]
+	run --separate-stderr train "${SMALL[@]}" --like pytorch --policy 1cycle --max-lr 0.1 --epochs 1 -q -o direct.csv
+	[ "$status" -eq 0 ]
+	cmp piped.csv direct.csv
+	[ "$(csv_last direct.csv iter)" = 937 ]
+}
+
+@test "train --policy takes clrgen's momentum options the same way" {
+	run --separate-stderr bash -c 'clrgen --policy triangular2 --max-lr 0.1 --step-size 5 --momentum 0.8 --iters 30 |
+	    train --hidden 32 --batch 64 --threads 1 --schedule - --log-every 1 -q -o piped.csv'
+	[ "$status" -eq 0 ]
+	run --separate-stderr train "${SMALL[@]}" --policy triangular2 --max-lr 0.1 --step-size 5 --momentum 0.8 --iters 30 --log-every 1 -q -o direct.csv
+	[ "$status" -eq 0 ]
+	cmp piped.csv direct.csv
+	awk -F, 'NR > 1 && $4 != "0.80000000000000004" { exit 1 }' direct.csv
+}
+
+@test "train --policy records in its summary the clrgen options that write its schedule" {
+	run --separate-stderr train "${SMALL[@]}" --policy cosine --warmup 5 --max-lr 0.1 --iters 30 --log-every 1 -q -o direct.csv --summary s.json
+	[ "$status" -eq 0 ]
+	sched=$(jq -r .config.schedule s.json)
+	[[ "$sched" == "--policy cosine "* ]]
+	run --separate-stderr bash -c "clrgen $sched | train --hidden 32 --batch 64 --threads 1 --schedule - --log-every 1 -q -o piped.csv"
+	[ "$status" -eq 0 ]
+	cmp piped.csv direct.csv
+}
+
+@test "train --policy reads its bounds from --bounds" {
+	run --separate-stderr train "${SMALL[@]}" --policy 1cycle --bounds "$FIXTURES/curve-bounds.json" --iters 20 --log-every 1 -q -o log.csv
+	[ "$status" -eq 0 ]
+	same_double "$(csv_field log.csv lr 0)" 0.025
+}
+
+@test "train refuses --policy together with --schedule" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --policy 1cycle --max-lr 0.1 --iters 20
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--policy' <<<"$stderr"
+}
+
+@test "train refuses a schedule option without --policy, naming it" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv --max-lr 0.1
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--max-lr' <<<"$stderr"
+}
+
+@test "train --policy needs one length, --iters or --epochs" {
+	run --separate-stderr train "${SMALL[@]}" --policy 1cycle --max-lr 0.1
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--iters' <<<"$stderr"
+	run --separate-stderr train "${SMALL[@]}" --policy 1cycle --max-lr 0.1 --iters 938 --epochs 1
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--epochs' <<<"$stderr"
+}
+
+@test "train --policy refuses what clrgen refuses, before writing anything" {
+	echo old >log.csv
+	run --separate-stderr train "${SMALL[@]}" --policy triangular --max-lr 0.1 --step-size 5 --pct-start 0.3 --iters 20 -o log.csv
+	[ "$status" -eq 2 ]
+	grep -q -- '--pct-start' <<<"$stderr"
+	run --separate-stderr train "${SMALL[@]}" --policy step --max-lr 0.1 --milestones 30 --iters 20 -o log.csv
+	[ "$status" -eq 2 ]
+	grep -q -- '--milestones' <<<"$stderr"
+	run --separate-stderr train "${SMALL[@]}" --policy 1cycle --iters 20 -o log.csv
+	[ "$status" -eq 2 ]
+	grep -q -- '--max-lr' <<<"$stderr"
+	[ "$(cat log.csv)" = old ]
+	assert_no_temp_files
+}
+
+@test "train --policy with --epochs refuses a warm-up longer than the run, after sizing the epoch" {
+	run --separate-stderr train "${SMALL[@]}" --policy cosine --max-lr 0.1 --warmup 5000 --epochs 1 -o log.csv
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--warmup' <<<"$stderr"
+	grep -q '938' <<<"$stderr"
+	assert_no_file log.csv
+}
