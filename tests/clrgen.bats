@@ -571,3 +571,40 @@ refused_naming() {
 		[ "$(head -c 4 "$f.png" | tail -c 3)" = PNG ]
 	done
 }
+
+# --- the manual's examples --------------------------------------------------
+
+# The literal blocks of the EXAMPLES section of clrgen(1), each as a shell
+# script, ended by a NUL byte.
+man_examples() {
+	awk '
+		/^\.Sh EXAMPLES/ { on = 1; next }
+		/^\.Sh / { on = 0 }
+		on && /^\.Bd -literal/ { block = ""; inblock = 1; next }
+		on && /^\.Ed/ { printf "%s%c", block, 0; inblock = 0; next }
+		inblock { gsub(/\\e/, "\\"); block = block $0 "\n" }
+	' "$BATS_TEST_DIRNAME/../man/man1/clrgen.1"
+}
+
+@test "the EXAMPLES of clrgen(1) run and write schedules" {
+	local blocks n=0 f
+	cp "$FIXTURES/bounds.json" "$FIXTURES/range.csv" .
+	PATH="$BATS_TEST_DIRNAME/../scripts:$PATH"
+	mapfile -d '' blocks < <(man_examples)
+	[ "${#blocks[@]}" -ge 8 ]
+	for block in "${blocks[@]}"; do
+		n=$((n + 1))
+		run --separate-stderr bash -e -o pipefail -c "$block" </dev/null
+		[ "$status" -eq 0 ] || {
+			printf 'example %d failed:\n%s%s\n' "$n" "$block" "$stderr" >&2
+			return 1
+		}
+	done
+	for f in schedule pytorch fastai triangular triangular2 amplitude bounds step cosine; do
+		[ "$(head -1 "$f.csv")" = "iter,lr,momentum" ]
+		assert_numeric_csv "$f.csv"
+	done
+	[ "$(csv_rows step.csv)" -eq 80000 ]
+	[ "$(csv_rows cosine.csv)" -eq 14070 ]
+	[ "$(head -c 4 schedule.png | tail -c 3)" = PNG ]
+}
