@@ -365,8 +365,9 @@ sc_sched_length(const struct sc_sched_args *a, long *n_iters)
 		return 0;
 	}
 	if (!GIVEN(a, O_EPOCHS) && epoch_size)
-		return sc_fail_usage("--epochs: --steps-per-epoch, --data-size, "
-		    "--batch and --drop-last give the size of an epoch; the "
+		return sc_fail_usage("--epochs: --steps-per-epoch, "
+		    "--data-size, --batch and --drop-last give the size of an "
+		    "epoch; the "
 		    "number of epochs is missing");
 	if (!GIVEN(a, O_EPOCHS))
 		return sc_fail_usage("--iters: no length given (--iters N, or "
@@ -380,8 +381,9 @@ sc_sched_length(const struct sc_sched_args *a, long *n_iters)
 		per_epoch = a->steps_per_epoch;
 	} else {
 		if (!GIVEN(a, O_DATA_SIZE) || !GIVEN(a, O_BATCH))
-			return sc_fail_usage("--epochs: needs --steps-per-epoch, "
-			    "or both --data-size and --batch");
+			return sc_fail_usage("--epochs: needs "
+			    "--steps-per-epoch, or both --data-size and "
+			    "--batch");
 		per_epoch = a->drop_last ? a->data_size / a->batch :
 		    (a->data_size + a->batch - 1) / a->batch;
 		if (per_epoch == 0)
@@ -766,9 +768,9 @@ prepare_cosine(struct sc_sched *s)
 		    "%ld-update schedule leave no room for the decay, which "
 		    "needs 2", s->warmup, s->n_iters);
 	if (s->n_iters < 2)
-		return sc_fail_usage("--iters: the cosine policy needs at least "
-		    "2 updates (the first at --max-lr, the last at the final "
-		    "learning rate), not %ld", s->n_iters);
+		return sc_fail_usage("--iters: the cosine policy needs at "
+		    "least 2 updates (the first at --max-lr, the last at the "
+		    "final learning rate), not %ld", s->n_iters);
 	return 0;
 }
 

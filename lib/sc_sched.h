@@ -73,8 +73,9 @@ struct sc_sched {
 
 	/* Worked out by sc_sched_prepare. */
 	double end[3];		/* 1cycle: last update of each phase */
-	double step_lr[SC_SCHED_MAX_MILESTONES + 1];	/* step: the rate */
-	double step_mom[SC_SCHED_MAX_MILESTONES + 1];	/* after k milestones */
+	/* step: the rate and the momentum after k milestones. */
+	double step_lr[SC_SCHED_MAX_MILESTONES + 1];
+	double step_mom[SC_SCHED_MAX_MILESTONES + 1];
 };
 
 /* Validate a schedule of s->n_iters updates and work out what its rows

@@ -819,6 +819,25 @@ test_describe(void)
 	    "--momentum-range 0.85:0.95 --iters 100") == 0);
 }
 
+/* Rows stay inside their phase's range even where rounding would take
+ * them out: a cosine rise from a rate far below the peak, a billion
+ * updates long, whose first steps barely move. */
+static void
+test_rows_stay_in_range(void)
+{
+	struct sc_sched s;
+	int inside = 1;
+
+	CHECK(build("--max-lr 1 --min-lr 1e-30 --final-lr 1e-31 --anneal cos "
+	    "--phases 2 --iters 1000000000", &s) == 0);
+	for (long i = 0; i < 1000; i++)
+		inside &= lr_at(&s, i) >= 1e-30 && lr_at(&s, i) <= 1.0;
+	for (long i = 999999000; i < 1000000000; i++)
+		inside &= lr_at(&s, i) >= 1e-31 && lr_at(&s, i) <= 1.0;
+	CHECK(inside);
+	CHECK(lr_at(&s, 999999999) == 1e-31);
+}
+
 /* sc_schedule_fill holds the same rows as sc_sched_at. */
 static void
 test_fill(void)
@@ -975,6 +994,7 @@ main(void)
 	test_option_refusals();
 	test_option_parsing();
 	test_describe();
+	test_rows_stay_in_range();
 	test_fill();
 	test_format_row();
 	test_write();
