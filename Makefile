@@ -8,7 +8,8 @@ MANDIR = $(PREFIX)/share/man
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -Ilib
+CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp -fvect-cost-model=cheap -Ilib
+LDFLAGS += -fopenmp
 LDLIBS = -lcsv -lcjson -lz -lm -ldl
 
 TOOLS = lrtest lrsuggest clrgen train

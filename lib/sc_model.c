@@ -487,6 +487,7 @@ place(struct sc_model *m)
 			    16;
 		l->work = m->work;
 		l->rng = &m->rng;
+		l->max_batch = m->max_batch;
 	}
 }
 

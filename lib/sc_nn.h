@@ -72,6 +72,7 @@ struct sc_layer {
 	float *work;		/* shared work memory (see work_size) */
 	size_t n_work;
 	struct sc_rng *rng;	/* the model's stream for dropout */
+	int max_batch;		/* the largest batch it is run on */
 
 	/* Settings, as each kind uses them. */
 	int k, stride, pad;	/* convolution, pooling */

@@ -10,6 +10,7 @@ relu_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	float *restrict out = y;
 
 	(void)train;
+	#pragma omp parallel for schedule(static)
 	for (size_t j = 0; j < len; j++)
 		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
 }
@@ -26,6 +27,7 @@ relu_backward(struct sc_layer *l, const float *const *x, const float *y,
 	if (d == NULL)
 		return;
 	/* y > 0 exactly where x > 0. */
+	#pragma omp parallel for schedule(static)
 	for (size_t j = 0; j < len; j++)
 		d[j] = out[j] > 0.0f ? g[j] : 0.0f;
 }

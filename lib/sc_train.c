@@ -123,7 +123,7 @@ sc_train_config_json(const struct sc_train_config *c,
 	}
 	cJSON_AddNumberToObject(o, "batch", c->batch);
 	cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-	cJSON_AddNumberToObject(o, "threads", sc_blas_threads());
+	cJSON_AddNumberToObject(o, "threads", sc_threads());
 	cJSON_AddStringToObject(o, "blas_core", sc_blas_core());
 	cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
 	cJSON_AddBoolToObject(o, "nesterov", c->nesterov);
