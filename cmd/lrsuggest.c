@@ -79,6 +79,11 @@ main(int argc, char **argv)
 			break;
 		case OPT_DIV:
 			rc = sc_opt_double("--div", optarg, 1.0, 1e12, &so.div);
+			if (rc == 0 && !(so.div > 1.0)) {
+				tool_warn("--div: must be above 1, so that "
+				    "min_lr < max_lr");
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_SKIP_START:
 			rc = sc_opt_long("--skip-start", optarg, 0, 1L << 40,

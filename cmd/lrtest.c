@@ -206,6 +206,7 @@ main(int argc, char **argv)
 	int c, rc, k = 0;
 
 	tool_name = "lrtest";
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);

@@ -27,13 +27,13 @@ usage(FILE *f)
 "             [--drop-last] [--seed N]\n"
 "             [--threads N] [--weight-decay WD] [--nesterov]\n"
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
-"             [--summary FILE] [--save FILE] [-o FILE] [-q]\n"
+"             [--summary FILE] [--save FILE] [--profile] [-o FILE] [-q]\n"
 "       train --model-info [--model NAME|FILE] [--data SPEC] ...\n");
 }
 
 enum {
 	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_MOM, OPT_ITERS, OPT_EPOCHS,
-	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO,
+	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO, OPT_PROFILE,
 };
 
 static const struct option options[] = {
@@ -59,6 +59,7 @@ static const struct option options[] = {
 	{ "summary", required_argument, NULL, OPT_SUMMARY },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "model-info", no_argument, NULL, OPT_MODEL_INFO },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -71,6 +72,7 @@ struct args {
 	long iters, epochs;
 	int quiet;
 	int model_info;
+	int profile;
 	int have_momentum;
 	int have_momentum_column;
 };
@@ -105,6 +107,9 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		return 0;
 	case OPT_MODEL_INFO:
 		a->model_info = 1;
+		return 0;
+	case OPT_PROFILE:
+		a->profile = 1;
 		return 0;
 	case 'o':
 		a->output = arg;
@@ -210,6 +215,10 @@ summary_json(const struct args *a, const struct sc_trainer *tr,
 	cJSON_AddNumberToObject(o, "samples_per_sec", res->samples_per_sec);
 	cJSON_AddNumberToObject(o, "wall_seconds", wall);
 	cJSON_AddNumberToObject(o, "updates", (double)res->updates);
+	cJSON_AddNumberToObject(o, "peak_rss_mb", res->peak_rss_mb);
+	/* Forward and backward (about twice the forward) per sample. */
+	cJSON_AddNumberToObject(o, "gflops", 3.0 *
+	    sc_model_flops(tr->model) * res->samples_per_sec / 1e9);
 	cJSON_AddItemToObject(o, "config", cfg);
 	return o;
 }
@@ -292,6 +301,12 @@ run_training(const struct args *a, struct sc_trainer *tr,
 		fprintf(stderr, "train: %ld updates, test accuracy %.2f %%, "
 		    "%.0f samples/s\n", res.updates, 100.0 * res.test_acc,
 		    res.samples_per_sec);
+	if (rc == 0 && a->profile) {
+		fprintf(stderr, "train: time by layer (scoring included):\n");
+		sc_model_print_profile(tr->model, stderr);
+		fprintf(stderr, "train: drawing batches %.3f s, SGD updates "
+		    "%.3f s\n", tr->gather_seconds, tr->update_seconds);
+	}
 	cJSON_Delete(summary);
 	return rc;
 }
@@ -326,6 +341,7 @@ main(int argc, char **argv)
 	int c, rc, k = 0;
 
 	tool_name = "train";
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
@@ -372,6 +388,7 @@ main(int argc, char **argv)
 		    EXIT_USAGE : EXIT_RUNTIME);
 	}
 	a.have_momentum_column = sched.momentum != NULL;
+	tr->model->profile = a.profile;
 	rc = check_length(&a, tr, sched.n);
 	if (rc == 0)
 		rc = run_training(&a, tr, &sched, t0);

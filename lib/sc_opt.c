@@ -20,7 +20,8 @@ sc_opt_double(const char *opt, const char *arg, double lo, double hi,
 	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(x))
 		return sc_fail("%s: '%s' is not a finite number", opt, arg);
 	if (x < lo || x > hi)
-		return sc_fail("%s: %s is outside [%g, %g]", opt, arg, lo, hi);
+		return sc_fail("%s: %s is outside [%.10g, %.10g]", opt, arg, lo,
+		    hi);
 	*v = x;
 	return 0;
 }
@@ -28,10 +29,16 @@ sc_opt_double(const char *opt, const char *arg, double lo, double hi,
 int
 sc_opt_positive(const char *opt, const char *arg, double *v)
 {
-	if (sc_opt_double(opt, arg, 0.0, HUGE_VAL, v) < 0)
-		return -1;
-	if (!(*v > 0.0))
+	char *end;
+	double x;
+
+	errno = 0;
+	x = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(x))
+		return sc_fail("%s: '%s' is not a finite number", opt, arg);
+	if (!(x > 0.0))
 		return sc_fail("%s: must be > 0, not %s", opt, arg);
+	*v = x;
 	return 0;
 }
 
@@ -43,8 +50,10 @@ sc_opt_long(const char *opt, const char *arg, long lo, long hi, long *v)
 
 	errno = 0;
 	x = strtol(arg, &end, 10);
-	if (end == arg || *end != '\0' || errno == ERANGE)
+	if (end == arg || *end != '\0')
 		return sc_fail("%s: '%s' is not an integer", opt, arg);
+	if (errno == ERANGE)
+		return sc_fail("%s: %s is outside [%ld, %ld]", opt, arg, lo, hi);
 	if (x < lo || x > hi)
 		return sc_fail("%s: %s is outside [%ld, %ld]", opt, arg, lo, hi);
 	*v = x;

@@ -28,8 +28,11 @@ relu_backward(struct sc_layer *l, const float *const *x, const float *y,
 		return;
 	/* y > 0 exactly where x > 0. */
 	#pragma omp parallel for schedule(static)
-	for (size_t j = 0; j < len; j++)
-		d[j] = out[j] > 0.0f ? g[j] : 0.0f;
+	for (size_t j = 0; j < len; j++) {
+		float v = g[j];	/* loaded unconditionally: vectorisable */
+
+		d[j] = out[j] > 0.0f ? v : 0.0f;
+	}
 }
 
 static const struct sc_layer_ops relu_ops = {

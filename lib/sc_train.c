@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "sc_blas.h"
@@ -69,8 +70,11 @@ sc_train_option(struct sc_train_config *c, const char *name,
 	if (strcmp(name, "model") == 0)
 		return copy_text(c->model_name, sizeof(c->model_name), name,
 		    arg);
-	if (strcmp(name, "hidden") == 0)
+	if (strcmp(name, "hidden") == 0) {
+		if (*arg == '\0')
+			return sc_fail_usage("--hidden: no widths given");
 		return copy_text(c->hidden, sizeof(c->hidden), name, arg);
+	}
 	if (strcmp(name, "batch") == 0)
 		return sc_opt_int("--batch", arg, 1, 1 << 20, &c->batch);
 	if (strcmp(name, "seed") == 0)
@@ -225,6 +229,15 @@ sc_trainer_free(struct sc_trainer *tr)
 	free(tr);
 }
 
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 void
 sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
     struct sc_step *out)
@@ -240,8 +253,12 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 		sc_rng_shuffle(&tr->rng, tr->order, tr->data.train.n);
 	if (first + n > tr->data.train.n)
 		n = (int)(tr->data.train.n - first);
+	double t0 = m->profile ? now() : 0.0;
+
 	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
 	    tr->x, tr->y, &tr->cfg.augment, &tr->rng);
+	if (m->profile)
+		tr->gather_seconds += now() - t0;
 
 	sc_model_zero_grad(m);
 	logits = sc_model_forward(m, tr->x, n, 1);
@@ -250,8 +267,11 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	out->n = n;
 	sc_model_backward(m, tr->x, tr->dlogits, n);
 
+	t0 = m->profile ? now() : 0.0;
 	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
 	    lr, momentum);
+	if (m->profile)
+		tr->update_seconds += now() - t0;
 	tr->update++;
 }
 
@@ -287,14 +307,6 @@ sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
 	*acc = (double)correct / n;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int
 sc_train_run(struct sc_trainer *tr, long n, const double *lr,
@@ -356,5 +368,11 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 	res->samples = samples;
 	res->train_seconds = t_train;
 	res->samples_per_sec = t_train > 0.0 ? samples / t_train : 0.0;
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			res->peak_rss_mb = ru.ru_maxrss / 1024.0;
+	}
 	return 0;
 }

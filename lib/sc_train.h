@@ -60,6 +60,8 @@ struct sc_trainer {
 	struct sc_rng rng;		/* data order */
 	long steps_per_epoch;
 	long update;			/* updates done */
+	double gather_seconds;		/* with model->profile: drawing */
+	double update_seconds;		/* batches, and the SGD updates */
 
 	uint32_t *order;		/* this epoch's sample order */
 	uint32_t *eval_idx;		/* scratch indices for scoring */
@@ -116,6 +118,7 @@ struct sc_train_result {
 	double train_seconds;
 	long updates;
 	long samples;
+	double peak_rss_mb;		/* the process's, at the end */
 };
 
 /* Train for n updates with lr[i] and momentum[i] (momentum NULL: the
