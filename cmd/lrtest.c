@@ -1,6 +1,7 @@
 /*
  * lrtest - run an LR range test and write the range CSV.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +153,8 @@ on_row(void *ctx, const struct sc_range_row *r)
 		sc_csv_put_empty(w);
 	}
 	if (sc_csv_end_row(w) < 0)
-		return sc_fail("%s: write failed", run->out_name);
+		return sc_fail("%s: write failed: %s", run->out_name,
+		    strerror(errno));
 	return 0;
 }
 
@@ -177,7 +179,9 @@ run_test(const struct args *a, struct sc_trainer *tr)
 	sc_csv_writer_init(&run.w, out.f);
 	sc_progress_start(&run.progress, a->quiet ? NULL : stderr, "lrtest");
 	run.out_name = sc_out_name(&out);
-	if (sc_csv_header(&run.w, sc_range_columns) < 0 ||
+	if ((sc_csv_header(&run.w, sc_range_columns) < 0 &&
+	    sc_fail("%s: write failed: %s", run.out_name,
+	    strerror(errno)) < 0) ||
 	    sc_range_run(tr, &a->rc, on_row, on_update, &run, reason,
 	    sizeof(reason)) < 0) {
 		sc_progress_clear(&run.progress);

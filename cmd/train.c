@@ -2,6 +2,7 @@
  * train - train a network with a learning-rate schedule.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -166,7 +167,8 @@ on_row(void *ctx, const struct sc_log_row *r)
 		sc_csv_put_empty(w);
 	}
 	if (sc_csv_end_row(w) < 0)
-		return sc_fail("%s: write failed", run->out_name);
+		return sc_fail("%s: write failed: %s", run->out_name,
+		    strerror(errno));
 	return 0;
 }
 
@@ -273,7 +275,9 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	run.out_name = sc_out_name(&out);
 	hooks.ctx = &run;
 
-	if (sc_csv_header(&run.w, sc_log_columns) < 0 ||
+	if ((sc_csv_header(&run.w, sc_log_columns) < 0 &&
+	    sc_fail("%s: write failed: %s", run.out_name,
+	    strerror(errno)) < 0) ||
 	    sc_train_run(tr, sched->n, sched->lr, sched->momentum, &hooks,
 	    &res) < 0) {
 		/* A named output is complete or absent: the file the user
