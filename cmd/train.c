@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sc_ckpt.h"
 #include "sc_csv.h"
@@ -242,15 +241,6 @@ write_summary(const char *path, const cJSON *o)
 	return sc_out_commit(&out);
 }
 
-static double
-wall_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Train, then write the summary and the model. */
 static int
 run_training(const struct args *a, struct sc_trainer *tr,
@@ -292,7 +282,7 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	if (sc_out_commit(&out) < 0)
 		return -1;
 
-	summary = summary_json(a, tr, &res, wall_clock() - t0);
+	summary = summary_json(a, tr, &res, sc_seconds() - t0);
 	if (summary == NULL)
 		return sc_fail("out of memory");
 	rc = 0;
@@ -341,7 +331,7 @@ main(int argc, char **argv)
 	struct sc_schedule_table sched;
 	struct sc_trainer *tr;
 	struct args a;
-	double t0 = wall_clock();
+	double t0 = sc_seconds();
 	int c, rc, k = 0;
 
 	tool_name = "train";

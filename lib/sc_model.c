@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_opt.h"
 #include "sc_suggest.h"
 
 static const int mlp_default_hidden[] = { 512, 256 };
@@ -630,15 +630,6 @@ sc_model_init(struct sc_model *m, struct sc_rng *rng)
 	sc_rng_seed(&m->rng, sc_rng_next(rng));
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 double
 sc_model_flops(const struct sc_model *m)
 {
@@ -695,13 +686,13 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 		struct sc_layer *l = &m->layers[i];
 		const float *in[2] = { act(m, x, l->src[0]), NULL };
 
-		double t0 = m->profile ? now() : 0.0;
+		double t0 = m->profile ? sc_seconds() : 0.0;
 
 		if (l->n_src == 2)
 			in[1] = act(m, x, l->src[1]);
 		l->ops->forward(l, in, m->acts[i], n, train);
 		if (m->profile)
-			m->fwd_seconds[i] += now() - t0;
+			m->fwd_seconds[i] += sc_seconds() - t0;
 	}
 	return m->acts[m->n_layers - 1];
 }
@@ -737,7 +728,7 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 			    m->grads[s];
 			written[s] = 1;
 		}
-		double t0 = m->profile ? now() : 0.0;
+		double t0 = m->profile ? sc_seconds() : 0.0;
 
 		l->ops->backward(l, in, m->acts[i], m->grads[i], dx, n);
 		for (int k = 0; k < l->n_src; k++) {
@@ -751,7 +742,7 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 				    m->spare[k * m->n_spare + j];
 		}
 		if (m->profile)
-			m->bwd_seconds[i] += now() - t0;
+			m->bwd_seconds[i] += sc_seconds() - t0;
 	}
 }
 

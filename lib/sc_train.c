@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include "sc_blas.h"
 #include "sc_error.h"
@@ -229,15 +228,6 @@ sc_trainer_free(struct sc_trainer *tr)
 	free(tr);
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void
 sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
     struct sc_step *out)
@@ -253,12 +243,12 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 		sc_rng_shuffle(&tr->rng, tr->order, tr->data.train.n);
 	if (first + n > tr->data.train.n)
 		n = (int)(tr->data.train.n - first);
-	double t0 = m->profile ? now() : 0.0;
+	double t0 = m->profile ? sc_seconds() : 0.0;
 
 	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
 	    tr->x, tr->y, &tr->cfg.augment, &tr->rng);
 	if (m->profile)
-		tr->gather_seconds += now() - t0;
+		tr->gather_seconds += sc_seconds() - t0;
 
 	sc_model_zero_grad(m);
 	logits = sc_model_forward(m, tr->x, n, 1);
@@ -267,11 +257,11 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	out->n = n;
 	sc_model_backward(m, tr->x, tr->dlogits, n);
 
-	t0 = m->profile ? now() : 0.0;
+	t0 = m->profile ? sc_seconds() : 0.0;
 	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
 	    lr, momentum);
 	if (m->profile)
-		tr->update_seconds += now() - t0;
+		tr->update_seconds += sc_seconds() - t0;
 	tr->update++;
 }
 
@@ -323,10 +313,10 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		int epoch_end = (i + 1) % tr->steps_per_epoch == 0;
 		struct sc_log_row row;
 		struct sc_step st;
-		double t0 = now(), dt;
+		double t0 = sc_seconds(), dt;
 
 		sc_trainer_step(tr, (float)lr[i], (float)mom, &st);
-		dt = now() - t0;
+		dt = sc_seconds() - t0;
 		t_train += dt;
 		t_epoch += dt;
 		samples += st.n;

@@ -7,19 +7,10 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "sc_blas.h"
 #include "sc_error.h"
-
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "sc_opt.h"
 
 int
 main(int argc, char **argv)
@@ -46,10 +37,10 @@ main(int argc, char **argv)
 		b[i] = (float)(i % 5) * 0.1f;
 	}
 	for (int r = 0; r < 6; r++) {
-		double t0 = seconds(), rate;
+		double t0 = sc_seconds(), rate;
 
 		sc_sgemm_par(0, 0, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
-		rate = 2.0 * n * n * (double)n / (seconds() - t0) / 1e9;
+		rate = 2.0 * n * n * (double)n / (sc_seconds() - t0) / 1e9;
 		best = rate > best ? rate : best;
 	}
 	printf("%.1f\n", best);
