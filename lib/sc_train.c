@@ -228,34 +228,56 @@ sc_trainer_free(struct sc_trainer *tr)
 	free(tr);
 }
 
-void
-sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
-    struct sc_step *out)
+/* Draw the next batch of the data order into tr->x and tr->y; returns
+ * its size. */
+static int
+next_batch(struct sc_trainer *tr)
 {
 	struct sc_model *m = tr->model;
-	long k = tr->update % tr->steps_per_epoch;
+	long k = tr->batches % tr->steps_per_epoch;
 	long first = k * tr->cfg.batch;
 	int n = tr->cfg.batch;
-	const float *logits;
+	double t0 = m->profile ? sc_seconds() : 0.0;
 
 	/* Each epoch sees the training set in a fresh order. */
 	if (k == 0)
 		sc_rng_shuffle(&tr->rng, tr->order, tr->data.train.n);
 	if (first + n > tr->data.train.n)
 		n = (int)(tr->data.train.n - first);
-	double t0 = m->profile ? sc_seconds() : 0.0;
-
 	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
 	    tr->x, tr->y, &tr->cfg.augment, &tr->rng);
+	tr->batches++;
 	if (m->profile)
 		tr->gather_seconds += sc_seconds() - t0;
+	return n;
+}
 
+void
+sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
+    int accumulate, struct sc_step *out)
+{
+	struct sc_model *m = tr->model;
+	double loss_sum = 0.0, t0;
+
+	memset(out, 0, sizeof(*out));
 	sc_model_zero_grad(m);
-	logits = sc_model_forward(m, tr->x, n, 1);
-	out->loss = sc_softmax_xent(logits, tr->y, n, m->n_classes,
-	    tr->dlogits, &out->n_correct);
-	out->n = n;
-	sc_model_backward(m, tr->x, tr->dlogits, n);
+	for (int a = 0; a < accumulate; a++) {
+		int n = next_batch(tr), correct;
+		const float *logits = sc_model_forward(m, tr->x, n, 1);
+		size_t len = (size_t)n * m->n_classes;
+
+		loss_sum += sc_softmax_xent(logits, tr->y, n, m->n_classes,
+		    tr->dlogits, &correct) * n;
+		/* Gradients of the batches add up; each is scaled to its
+		 * share of the update's mean. */
+		if (accumulate > 1)
+			for (size_t j = 0; j < len; j++)
+				tr->dlogits[j] /= (float)accumulate;
+		sc_model_backward(m, tr->x, tr->dlogits, n);
+		out->n += n;
+		out->n_correct += correct;
+	}
+	out->loss = loss_sum / out->n;
 
 	t0 = m->profile ? sc_seconds() : 0.0;
 	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
@@ -263,6 +285,62 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	if (m->profile)
 		tr->update_seconds += sc_seconds() - t0;
 	tr->update++;
+}
+
+int
+sc_estimator_init(struct sc_lr_estimator *e, size_t n_theta, long every)
+{
+	memset(e, 0, sizeof(*e));
+	e->every = every;
+	e->n = n_theta;
+	e->value = NAN;
+	e->snap[0] = malloc(n_theta * sizeof(float));
+	e->snap[1] = malloc(n_theta * sizeof(float));
+	if (e->snap[0] == NULL || e->snap[1] == NULL) {
+		sc_estimator_free(e);
+		return sc_fail("out of memory for the weight snapshots");
+	}
+	return 0;
+}
+
+void
+sc_estimator_free(struct sc_lr_estimator *e)
+{
+	free(e->snap[0]);
+	free(e->snap[1]);
+	e->snap[0] = e->snap[1] = NULL;
+}
+
+void
+sc_estimator_observe(struct sc_lr_estimator *e, long update,
+    const float *theta, double lr)
+{
+	const float *t1 = e->snap[0], *t2 = e->snap[1];
+	double step = 0.0, bend = 0.0, estimate;
+	float *oldest;
+
+	if ((update + 1) % e->every != 0)
+		return;
+	if (e->n_snaps == 2) {
+		for (size_t j = 0; j < e->n; j++) {
+			step += fabs((double)t2[j] - t1[j]);
+			bend += fabs(2.0 * t2[j] - t1[j] - theta[j]);
+		}
+		if (bend > 0.0) {
+			estimate = e->every * lr * step / bend;
+			e->value = isnan(e->value) ? estimate :
+			    0.9 * e->value + 0.1 * estimate;
+		}
+	}
+	/* The oldest snapshot makes room for this one. */
+	oldest = e->snap[0];
+	if (e->n_snaps < 2) {
+		memcpy(e->snap[e->n_snaps++], theta, e->n * sizeof(float));
+		return;
+	}
+	e->snap[0] = e->snap[1];
+	e->snap[1] = oldest;
+	memcpy(oldest, theta, e->n * sizeof(float));
 }
 
 void
@@ -315,7 +393,7 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		struct sc_step st;
 		double t0 = sc_seconds(), dt;
 
-		sc_trainer_step(tr, (float)lr[i], (float)mom, &st);
+		sc_trainer_step(tr, (float)lr[i], (float)mom, 1, &st);
 		dt = sc_seconds() - t0;
 		t_train += dt;
 		t_epoch += dt;
