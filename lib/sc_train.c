@@ -384,8 +384,13 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 	double loss_sum = 0.0, t_train = 0.0, t_epoch = 0.0;
 	long correct = 0, seen = 0, samples = 0;
 	int log_every = tr->cfg.log_every > 0 ? tr->cfg.log_every : 1;
+	struct sc_lr_estimator est = { 0 };
+	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (tr->cfg.estimate_every > 0 && sc_estimator_init(&est,
+	    tr->model->n_theta, tr->cfg.estimate_every) < 0)
+		return -1;
 	for (long i = 0; i < n; i++) {
 		double mom = momentum != NULL ? momentum[i] : tr->cfg.momentum;
 		int epoch_end = (i + 1) % tr->steps_per_epoch == 0;
@@ -398,9 +403,13 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		t_train += dt;
 		t_epoch += dt;
 		samples += st.n;
-		if (!isfinite(st.loss))
-			return sc_fail("update %ld: training loss is %g at "
-			    "lr %g: the run diverged", i, st.loss, lr[i]);
+		if (!isfinite(st.loss)) {
+			rc = sc_fail("update %ld: training loss is %g at lr "
+			    "%g: the run diverged", i, st.loss, lr[i]);
+			break;
+		}
+		if (tr->cfg.estimate_every > 0)
+			sc_estimator_observe(&est, i, tr->model->theta, lr[i]);
 		loss_sum += st.loss * st.n;
 		correct += st.n_correct;
 		seen += st.n;
@@ -416,6 +425,8 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		row.momentum = mom;
 		row.loss = loss_sum / seen;
 		row.acc = (double)correct / seen;
+		row.lr_estimate = tr->cfg.estimate_every > 0 ? est.value :
+		    NAN;
 		if (epoch_end || i == n - 1) {
 			sc_trainer_score(tr, &tr->data.test, NULL, 0,
 			    &row.val_loss, &row.val_acc);
@@ -427,11 +438,16 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 				    row.val_loss, row.val_acc, t_epoch);
 			t_epoch = 0.0;
 		}
-		if (hooks->on_row(hooks->ctx, &row) != 0)
-			return -1;
+		if (hooks->on_row(hooks->ctx, &row) != 0) {
+			rc = -1;
+			break;
+		}
 		loss_sum = 0.0;
 		correct = seen = 0;
 	}
+	sc_estimator_free(&est);
+	if (rc < 0)
+		return -1;
 	res->updates = n;
 	res->samples = samples;
 	res->train_seconds = t_train;

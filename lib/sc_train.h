@@ -33,6 +33,8 @@ struct sc_train_config {
 	int drop_last;			/* skip each epoch's partial batch */
 	double momentum;		/* when the schedule gives none */
 	int log_every;			/* training CSV row every k updates */
+	long estimate_every;		/* secant LR estimate every k
+					 * updates; 0: none */
 };
 
 /* The defaults every tool starts from. */
@@ -123,6 +125,7 @@ struct sc_log_row {
 	double loss, acc;	/* means since the previous row */
 	int scored;		/* val_* hold the test set's score */
 	double val_loss, val_acc;
+	double lr_estimate;	/* NaN until there is one, or when off */
 };
 
 struct sc_train_hooks {
