@@ -8,7 +8,8 @@ MANDIR = $(PREFIX)/share/man
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -Ilib
+CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp -fvect-cost-model=cheap -Ilib
+LDFLAGS += -fopenmp
 LDLIBS = -lcsv -lcjson -lz -lm -ldl
 
 TOOLS = lrtest lrsuggest clrgen train
@@ -19,7 +20,7 @@ UNIT_SRC = $(wildcard tests/unit/*.c)
 UNIT = $(UNIT_SRC:.c=)
 GP = $(wildcard scripts/*.gp)
 
-.PHONY: all check unit bats demo install uninstall clean deps
+.PHONY: all check unit bats demo bench install uninstall clean deps
 
 all: $(addprefix bin/,$(TOOLS))
 
@@ -52,6 +53,14 @@ check: deps
 demo: deps
 	$(MAKE) all
 	scripts/demo
+
+bin/sgemm-peak: scripts/sgemm-peak.c $(LIB)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+bench: deps
+	$(MAKE) all bin/sgemm-peak
+	scripts/bench
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR) \

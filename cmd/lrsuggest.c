@@ -16,8 +16,9 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: lrsuggest [--method peak|steep] [--div D] [--skip-start N]\n"
-"                 [--skip-end N] [--smooth BETA] [-o FILE] [FILE]\n");
+"usage: lrsuggest [--method peak|valley|steep|minimum|all] [--div D]\n"
+"                 [--skip-start N] [--skip-end N] [--smooth BETA]\n"
+"                 [-o FILE] [FILE]\n");
 }
 
 enum { OPT_METHOD = 256, OPT_DIV, OPT_SKIP_START, OPT_SKIP_END,
@@ -69,16 +70,21 @@ main(int argc, char **argv)
 			usage(stdout);
 			return tool_close_stdout(EXIT_OK);
 		case OPT_METHOD:
-			if (strcmp(optarg, "peak") != 0 &&
-			    strcmp(optarg, "steep") != 0) {
+			if (!sc_suggest_method_known(optarg)) {
 				tool_warn("--method: unknown method '%s' "
-				    "(known: peak, steep)", optarg);
+				    "(known: peak, valley, steep, minimum, "
+				    "all)", optarg);
 				return EXIT_USAGE;
 			}
 			so.method = optarg;
 			break;
 		case OPT_DIV:
 			rc = sc_opt_double("--div", optarg, 1.0, 1e12, &so.div);
+			if (rc == 0 && !(so.div > 1.0)) {
+				tool_warn("--div: must be above 1, so that "
+				    "min_lr < max_lr");
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_SKIP_START:
 			rc = sc_opt_long("--skip-start", optarg, 0, 1L << 40,

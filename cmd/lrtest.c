@@ -1,11 +1,15 @@
 /*
  * lrtest - run an LR range test and write the range CSV.
  */
+#include <errno.h>
+#include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sc_ckpt.h"
 #include "sc_csv.h"
 #include "sc_io.h"
 #include "sc_opt.h"
@@ -19,7 +23,9 @@ usage(FILE *f)
 "usage: lrtest [--sweep linear|exp] [--min-lr LR] [--max-lr LR]\n"
 "              [--iters N] [--momentum M] [--smooth BETA]\n"
 "              [--stop-factor K] [--no-stop] [--eval-every K]\n"
-"              [--eval-size N] [--data SPEC] [--label COLUMN]\n"
+"              [--eval-size N] [--epochs E] [--accumulate N]\n"
+"              [--init FILE] [--estimate-lr K] [--data SPEC]\n"
+"              [--label COLUMN]\n"
 "              [--val-split F] [--augment crop:PAD,flip]\n"
 "              [--model NAME|FILE]\n"
 "              [--hidden W,W,...] [--batch B] [--drop-last] [--seed N]\n"
@@ -30,7 +36,7 @@ usage(FILE *f)
 enum {
 	OPT_CONFIG = 256, OPT_SWEEP, OPT_MIN_LR, OPT_MAX_LR, OPT_ITERS,
 	OPT_MOM, OPT_SMOOTH, OPT_STOP_FACTOR, OPT_NO_STOP, OPT_EVAL_EVERY,
-	OPT_EVAL_SIZE,
+	OPT_EVAL_SIZE, OPT_EPOCHS, OPT_ACCUMULATE, OPT_INIT, OPT_ESTIMATE,
 };
 
 static const struct option options[] = {
@@ -58,6 +64,10 @@ static const struct option options[] = {
 	{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
 	{ "eval-size", required_argument, NULL, OPT_EVAL_SIZE },
+	{ "epochs", required_argument, NULL, OPT_EPOCHS },
+	{ "accumulate", required_argument, NULL, OPT_ACCUMULATE },
+	{ "init", required_argument, NULL, OPT_INIT },
+	{ "estimate-lr", required_argument, NULL, OPT_ESTIMATE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -68,6 +78,9 @@ struct args {
 	struct sc_train_config cfg;
 	struct sc_range_config rc;
 	const char *output;
+	const char *init;
+	long epochs;
+	int have_iters;
 	int quiet;
 };
 
@@ -93,7 +106,19 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 	case OPT_MAX_LR:
 		return sc_opt_positive("--max-lr", arg, &rc->max_lr);
 	case OPT_ITERS:
+		a->have_iters = 1;
 		return sc_opt_long("--iters", arg, 2, 1L << 40, &rc->n_iters);
+	case OPT_EPOCHS:
+		return sc_opt_long("--epochs", arg, 1, 1L << 20, &a->epochs);
+	case OPT_ACCUMULATE:
+		return sc_opt_int("--accumulate", arg, 1, 1 << 20,
+		    &rc->accumulate);
+	case OPT_INIT:
+		a->init = arg;
+		return 0;
+	case OPT_ESTIMATE:
+		return sc_opt_long("--estimate-lr", arg, 1, 1L << 30,
+		    &rc->estimate_every);
 	case OPT_MOM:
 		return sc_opt_double("--momentum", arg, 0.0, 0.999999999,
 		    &rc->momentum);
@@ -129,6 +154,7 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 
 struct run {
 	struct sc_csv_writer w;
+	int estimate;		/* the lr_estimate column is written */
 	struct sc_progress progress;
 	const char *out_name;
 };
@@ -151,8 +177,11 @@ on_row(void *ctx, const struct sc_range_row *r)
 		sc_csv_put_empty(w);
 		sc_csv_put_empty(w);
 	}
+	if (run->estimate)
+		sc_csv_put_double_or_empty(w, r->lr_estimate);
 	if (sc_csv_end_row(w) < 0)
-		return sc_fail("%s: write failed", run->out_name);
+		return sc_fail("%s: write failed: %s", run->out_name,
+		    strerror(errno));
 	return 0;
 }
 
@@ -162,6 +191,41 @@ on_update(void *ctx, long done, long total)
 	struct run *run = ctx;
 
 	sc_progress_update(&run->progress, done, total);
+}
+
+/* The length in updates from --epochs, and the starting weights from
+ * --init (only read: the range test changes nothing the user has). */
+static int
+prepare(struct args *a, struct sc_trainer *tr)
+{
+	if (a->epochs > 0) {
+		a->rc.n_iters = a->epochs * tr->steps_per_epoch /
+		    a->rc.accumulate;
+		if (a->rc.n_iters < 2)
+			return sc_fail_usage("--epochs: %ld epochs of %ld "
+			    "batches make fewer than 2 updates of %d batches",
+			    a->epochs, tr->steps_per_epoch, a->rc.accumulate);
+	}
+	if (a->init != NULL) {
+		struct cJSON *head = NULL;
+		const cJSON *was;
+		char here[256];
+		int differs;
+
+		if (sc_ckpt_load(a->init, tr->model, &head) < 0)
+			return -1;
+		sc_model_describe(tr->model, here, sizeof(here));
+		was = cJSON_GetObjectItemCaseSensitive(head, "layers");
+		differs = cJSON_IsString(was) &&
+		    strcmp(was->valuestring, here) != 0;
+		if (differs)
+			sc_fail("%s: saved from a %s network, this one is %s",
+			    a->init, was->valuestring, here);
+		cJSON_Delete(head);
+		if (differs)
+			return -1;
+	}
+	return 0;
 }
 
 static int
@@ -177,7 +241,11 @@ run_test(const struct args *a, struct sc_trainer *tr)
 	sc_csv_writer_init(&run.w, out.f);
 	sc_progress_start(&run.progress, a->quiet ? NULL : stderr, "lrtest");
 	run.out_name = sc_out_name(&out);
-	if (sc_csv_header(&run.w, sc_range_columns) < 0 ||
+	run.estimate = a->rc.estimate_every > 0;
+	if ((sc_csv_header_plus(&run.w, sc_range_columns,
+	    run.estimate ? "lr_estimate" : NULL) < 0 &&
+	    sc_fail("%s: write failed: %s", run.out_name,
+	    strerror(errno)) < 0) ||
 	    sc_range_run(tr, &a->rc, on_row, on_update, &run, reason,
 	    sizeof(reason)) < 0) {
 		sc_progress_clear(&run.progress);
@@ -206,6 +274,7 @@ main(int argc, char **argv)
 	int c, rc, k = 0;
 
 	tool_name = "lrtest";
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
@@ -218,6 +287,7 @@ main(int argc, char **argv)
 	a.rc.stop_factor = 4.0;
 	a.rc.eval_every = 10;
 	a.rc.eval_size = 1000;
+	a.rc.accumulate = 1;
 
 	while ((c = getopt_long(argc, argv, "ho:q", options, &k)) != -1) {
 		if (c == 'h') {
@@ -236,6 +306,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (a.have_iters && a.epochs > 0) {
+		tool_warn("--iters: give the length as --iters or --epochs, "
+		    "not both");
+		return EXIT_USAGE;
+	}
 	if (!(a.rc.min_lr < a.rc.max_lr)) {
 		tool_warn("--min-lr: %g must be below --max-lr %g",
 		    a.rc.min_lr, a.rc.max_lr);
@@ -248,7 +323,13 @@ main(int argc, char **argv)
 	if (tr == NULL)
 		return tool_fail(sc_error_is_usage() ?
 		    EXIT_USAGE : EXIT_RUNTIME);
-	rc = run_test(&a, tr);
+	rc = prepare(&a, tr);
+	if (rc < 0 && sc_error_is_usage()) {
+		sc_trainer_free(tr);
+		return tool_fail(EXIT_USAGE);
+	}
+	if (rc == 0)
+		rc = run_test(&a, tr);
 	if (rc < 0)
 		tool_warn("%s", sc_error());
 	sc_trainer_free(tr);

@@ -5,8 +5,10 @@
 #ifndef TOOL_H
 #define TOOL_H
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "sc_error.h"
 
@@ -42,7 +44,7 @@ static int
 tool_close_stdout(int status)
 {
 	if (fclose(stdout) != 0 && status == EXIT_OK) {
-		tool_warn("<stdout>: write failed");
+		tool_warn("<stdout>: write failed: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
 	return status;

@@ -2,12 +2,12 @@
  * train - train a network with a learning-rate schedule.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sc_ckpt.h"
 #include "sc_csv.h"
@@ -28,7 +28,7 @@ usage(FILE *f)
 "             [--drop-last] [--seed N]\n"
 "             [--threads N] [--weight-decay WD] [--nesterov]\n"
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
-"             [--summary FILE] [--save FILE] [-o FILE] [-q]\n"
+"             [--summary FILE] [--save FILE] [--profile] [-o FILE] [-q]\n"
 "       train --model-info [--model NAME|FILE] [--data SPEC] ...\n"
 "schedule options, as clrgen(1) takes them:\n"
 "       [--like smith|pytorch|fastai] [--min-lr LR | --div D]\n"
@@ -41,7 +41,8 @@ usage(FILE *f)
 
 enum {
 	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_SCHED, OPT_ITERS, OPT_EPOCHS,
-	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO,
+	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO, OPT_PROFILE,
+	OPT_ESTIMATE,
 };
 
 /* With the schedule options of sc_sched_getopt (--policy, --max-lr, ...,
@@ -68,6 +69,8 @@ static const struct option own_options[] = {
 	{ "summary", required_argument, NULL, OPT_SUMMARY },
 	{ "save", required_argument, NULL, OPT_SAVE },
 	{ "model-info", no_argument, NULL, OPT_MODEL_INFO },
+	{ "profile", no_argument, NULL, OPT_PROFILE },
+	{ "estimate-lr", required_argument, NULL, OPT_ESTIMATE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -80,6 +83,7 @@ struct args {
 	long iters, epochs;
 	int quiet;
 	int model_info;
+	int profile;
 	int have_momentum;
 	int have_momentum_column;
 
@@ -133,6 +137,12 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 	case OPT_MODEL_INFO:
 		a->model_info = 1;
 		return 0;
+	case OPT_PROFILE:
+		a->profile = 1;
+		return 0;
+	case OPT_ESTIMATE:
+		return sc_opt_long("--estimate-lr", arg, 1, 1L << 30,
+		    &a->cfg.estimate_every);
 	case 'o':
 		a->output = arg;
 		return 0;
@@ -160,6 +170,7 @@ check_length(const struct args *a, const struct sc_trainer *tr, long rows)
 
 struct run {
 	struct sc_csv_writer w;
+	int estimate;		/* the lr_estimate column is written */
 	struct sc_progress progress;
 	long steps_per_epoch;
 	long n_epochs;
@@ -187,8 +198,11 @@ on_row(void *ctx, const struct sc_log_row *r)
 		sc_csv_put_empty(w);
 		sc_csv_put_empty(w);
 	}
+	if (run->estimate)
+		sc_csv_put_double_or_empty(w, r->lr_estimate);
 	if (sc_csv_end_row(w) < 0)
-		return sc_fail("%s: write failed", run->out_name);
+		return sc_fail("%s: write failed: %s", run->out_name,
+		    strerror(errno));
 	return 0;
 }
 
@@ -240,6 +254,10 @@ summary_json(const struct args *a, const struct sc_trainer *tr,
 	cJSON_AddNumberToObject(o, "samples_per_sec", res->samples_per_sec);
 	cJSON_AddNumberToObject(o, "wall_seconds", wall);
 	cJSON_AddNumberToObject(o, "updates", (double)res->updates);
+	cJSON_AddNumberToObject(o, "peak_rss_mb", res->peak_rss_mb);
+	/* Forward and backward (about twice the forward) per sample. */
+	cJSON_AddNumberToObject(o, "gflops", 3.0 *
+	    sc_model_flops(tr->model) * res->samples_per_sec / 1e9);
 	cJSON_AddItemToObject(o, "config", cfg);
 	return o;
 }
@@ -259,15 +277,6 @@ write_summary(const char *path, const cJSON *o)
 	fprintf(out.f, "%s\n", text);
 	free(text);
 	return sc_out_commit(&out);
-}
-
-static double
-wall_clock(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Train, then write the summary and the model. */
@@ -292,9 +301,13 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	    tr->steps_per_epoch;
 	run.quiet = a->quiet;
 	run.out_name = sc_out_name(&out);
+	run.estimate = a->cfg.estimate_every > 0;
 	hooks.ctx = &run;
 
-	if (sc_csv_header(&run.w, sc_log_columns) < 0 ||
+	if ((sc_csv_header_plus(&run.w, sc_log_columns,
+	    a->cfg.estimate_every > 0 ? "lr_estimate" : NULL) < 0 &&
+	    sc_fail("%s: write failed: %s", run.out_name,
+	    strerror(errno)) < 0) ||
 	    sc_train_run(tr, sched->n, sched->lr, sched->momentum, &hooks,
 	    &res) < 0) {
 		/* A named output is complete or absent: the file the user
@@ -309,7 +322,7 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	if (sc_out_commit(&out) < 0)
 		return -1;
 
-	summary = summary_json(a, tr, &res, wall_clock() - t0);
+	summary = summary_json(a, tr, &res, sc_seconds() - t0);
 	if (summary == NULL)
 		return sc_fail("out of memory");
 	rc = 0;
@@ -322,6 +335,12 @@ run_training(const struct args *a, struct sc_trainer *tr,
 		fprintf(stderr, "train: %ld updates, test accuracy %.2f %%, "
 		    "%.0f samples/s\n", res.updates, 100.0 * res.test_acc,
 		    res.samples_per_sec);
+	if (rc == 0 && a->profile) {
+		fprintf(stderr, "train: time by layer (scoring included):\n");
+		sc_model_print_profile(tr->model, stderr);
+		fprintf(stderr, "train: drawing batches %.3f s, SGD updates "
+		    "%.3f s\n", tr->gather_seconds, tr->update_seconds);
+	}
 	cJSON_Delete(summary);
 	return rc;
 }
@@ -414,10 +433,11 @@ main(int argc, char **argv)
 	struct sc_schedule_table sched;
 	struct sc_trainer *tr;
 	struct args a;
-	double t0 = wall_clock();
+	double t0 = sc_seconds();
 	int c, rc, k = 0;
 
 	tool_name = "train";
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_train_config_default(&a.cfg);
@@ -475,6 +495,7 @@ main(int argc, char **argv)
 		return tool_fail(exit_status());
 	}
 	a.have_momentum_column = sched.momentum != NULL;
+	tr->model->profile = a.profile;
 	rc = a.have_policy ? 0 : check_length(&a, tr, sched.n);
 	if (rc == 0)
 		rc = run_training(&a, tr, &sched, t0);

@@ -8,6 +8,7 @@
  * opens the library.
  */
 #include <dlfcn.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,11 +21,10 @@ enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 typedef void (*sgemm_fn)(int, int, int, int, int, int, float,
     const float *, int, const float *, int, float, float *, int);
 typedef void (*set_threads_fn)(int);
-typedef int (*get_threads_fn)(void);
 
 static void *blas_handle;
 static sgemm_fn blas_sgemm;
-static get_threads_fn blas_get_threads;
+static int n_threads_set = 1;
 static const char *blas_core = "unknown";
 
 static const char *
@@ -76,8 +76,6 @@ sc_blas_init(int n_threads)
 		blas_sgemm = (sgemm_fn)dlsym(blas_handle, "cblas_sgemm");
 		if (blas_sgemm == NULL)
 			return sc_fail("OpenBLAS has no cblas_sgemm");
-		blas_get_threads = (get_threads_fn)dlsym(blas_handle,
-		    "openblas_get_num_threads");
 	}
 
 	if (n_threads <= 0) {
@@ -85,10 +83,14 @@ sc_blas_init(int n_threads)
 
 		n_threads = n > 0 ? (int)n : 1;
 	}
+	/* OpenBLAS computes in whichever of our threads calls it. */
 	set_threads = (set_threads_fn)dlsym(blas_handle,
 	    "openblas_set_num_threads");
 	if (set_threads != NULL)
-		set_threads(n_threads);
+		set_threads(1);
+	omp_set_num_threads(n_threads);
+	omp_set_dynamic(0);
+	n_threads_set = n_threads;
 	return 0;
 }
 
@@ -102,6 +104,46 @@ sc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 	    beta, c, ldc);
 }
 
+void
+sc_sgemm_par(int trans_a, int trans_b, int m, int n, int k, float alpha,
+    const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc)
+{
+	int parts = n_threads_set, by_rows = m >= 16 * parts;
+
+	if (parts == 1 || (!by_rows && n < 16 * parts)) {
+		sc_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+		    beta, c, ldc);
+		return;
+	}
+	#pragma omp parallel num_threads(parts)
+	{
+		long lo, hi;
+
+		sc_split(by_rows ? m : n, omp_get_thread_num(), parts, &lo,
+		    &hi);
+		if (hi > lo && by_rows)
+			/* Rows lo..hi of C: rows of op(A). */
+			sc_sgemm(trans_a, trans_b, (int)(hi - lo), n, k, alpha,
+			    trans_a ? a + lo : a + lo * lda, lda, b, ldb,
+			    beta, c + lo * ldc, ldc);
+		else if (hi > lo)
+			/* Columns lo..hi of C: columns of op(B). */
+			sc_sgemm(trans_a, trans_b, m, (int)(hi - lo), k, alpha,
+			    a, lda, trans_b ? b + lo * ldb : b + lo, ldb,
+			    beta, c + lo, ldc);
+	}
+}
+
+void
+sc_split(long n, int part, int parts, long *lo, long *hi)
+{
+	long base = n / parts, extra = n % parts;
+
+	*lo = part * base + (part < extra ? part : extra);
+	*hi = *lo + base + (part < extra ? 1 : 0);
+}
+
 const char *
 sc_blas_core(void)
 {
@@ -109,7 +151,7 @@ sc_blas_core(void)
 }
 
 int
-sc_blas_threads(void)
+sc_threads(void)
 {
-	return blas_get_threads != NULL ? blas_get_threads() : 1;
+	return n_threads_set;
 }

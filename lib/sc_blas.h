@@ -1,28 +1,44 @@
 /*
- * sc_blas.h - the one door to the matrix library.
+ * sc_blas.h - the one door to the matrix library, and the thread count.
  *
- * Every matrix product in superconv goes through sc_sgemm, so the backend
- * can change in this one place.  The backend is OpenBLAS, loaded at run
- * time by sc_blas_init so that its CPU kernel can be chosen before the
- * library starts (see sc_blas.c).
+ * Every matrix product in superconv goes through sc_sgemm or
+ * sc_sgemm_par, so the backend can change in this one place.  The
+ * backend is OpenBLAS, loaded at run time by sc_blas_init so that its CPU
+ * kernel can be chosen before the library starts (see sc_blas.c).
+ *
+ * Parallelism is superconv's own (OpenMP): OpenBLAS runs single-threaded
+ * inside each of our threads, and work is split so that every output is
+ * computed by one thread in a fixed order, which keeps results the same
+ * from run to run for a given thread count.
  */
 #ifndef SC_BLAS_H
 #define SC_BLAS_H
 
-/* Load the backend and set its thread count (0: all cores).
+/* Load the backend and set the thread count (0: all cores).
  * Returns 0, or -1 with a message when the library cannot be loaded. */
 int sc_blas_init(int n_threads);
 
+/* The thread count sc_blas_init set. */
+int sc_threads(void);
+
+/* This thread's share [*lo, *hi) of n items split into `parts` runs. */
+void sc_split(long n, int part, int parts, long *lo, long *hi);
+
 /* Row-major C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, where
- * op(X) is X^T when trans_x is nonzero.  lda, ldb, ldc are row strides. */
+ * op(X) is X^T when trans_x is nonzero.  lda, ldb, ldc are row strides.
+ * Runs in the calling thread. */
 void sc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc);
 
+/* The same product on every thread: the rows of C (or, when there are
+ * too few, its columns) are divided between them. */
+void sc_sgemm_par(int trans_a, int trans_b, int m, int n, int k,
+    float alpha, const float *a, int lda, const float *b, int ldb,
+    float beta, float *c, int ldc);
+
 /* The kernel family the backend runs ("SkylakeX", "Haswell", ...). */
 const char *sc_blas_core(void);
 
-/* Threads the backend uses. */
-int sc_blas_threads(void);
 
 #endif

@@ -9,16 +9,29 @@
  * priv keeps the batch's mean and 1/sqrt(var + eps) for the backward.
  */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
+
+#include "sc_blas.h"
 
 #include "sc_error.h"
 #include "sc_nn.h"
 
+/* priv: mean[C], invstd[C], scale[C] and shift[C] as floats, then two
+ * doubles per channel for each thread's partial sums and two more for
+ * their totals. */
 static size_t
 bn_priv_size(const struct sc_layer *l, int max_batch)
 {
 	(void)max_batch;
-	return 2 * (size_t)l->out.c;
+	return 4 * (size_t)l->out.c + 4 * (size_t)l->out.c *
+	    (sc_threads() + 2);
+}
+
+static double *
+partials(const struct sc_layer *l, int t)
+{
+	return (double *)(l->priv + 4 * l->out.c) + 2 * (size_t)l->out.c * t;
 }
 
 static void
@@ -35,6 +48,43 @@ bn_init(struct sc_layer *l, struct sc_rng *rng)
 	}
 }
 
+/* Each thread sums a[r, c] and a[r, c] * b[r, c] (or a^2 when b is NULL)
+ * over its rows; the sums are then added in thread order, so the result
+ * does not depend on timing. */
+static void
+channel_sums(struct sc_layer *l, const float *a, const float *b,
+    const float *mean, const float *invstd, size_t M, double *s1,
+    double *s2)
+{
+	int C = l->out.c, parts = sc_threads();
+
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		double *p = partials(l, t);
+		long lo, hi;
+
+		memset(p, 0, 2 * (size_t)C * sizeof(double));
+		sc_split((long)M, t, parts, &lo, &hi);
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++) {
+				double v = a[r * C + c];
+				double u = b == NULL ? v : (b[r * C + c] -
+				    mean[c]) * invstd[c];
+
+				p[c] += v;
+				p[C + c] += v * u;
+			}
+	}
+	for (int c = 0; c < C; c++) {
+		s1[c] = s2[c] = 0.0;
+		for (int t = 0; t < parts; t++) {
+			s1[c] += partials(l, t)[c];
+			s2[c] += partials(l, t)[C + c];
+		}
+	}
+}
+
 static void
 bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
@@ -42,21 +92,14 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
 	float *mean = l->priv, *invstd = l->priv + C;
+	float *scale = l->priv + 2 * C, *shift = l->priv + 3 * C;
 	const float *in = x[0];
 
 	l->train = train;
 	if (train) {
-		double sum[C], sq[C];
+		double *sum = partials(l, sc_threads()), *sq = sum + C;
 
-		memset(sum, 0, sizeof(sum));
-		memset(sq, 0, sizeof(sq));
-		for (size_t r = 0; r < M; r++)
-			for (int c = 0; c < C; c++) {
-				double v = in[r * C + c];
-
-				sum[c] += v;
-				sq[c] += v * v;
-			}
+		channel_sums(l, in, NULL, NULL, NULL, M, sum, sq);
 		for (int c = 0; c < C; c++) {
 			double mu = sum[c] / M;
 			double var = sq[c] / M - mu * mu;
@@ -75,10 +118,19 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 			invstd[c] = 1.0f / sqrtf(l->state[C + c] + l->eps);
 		}
 	}
-	for (size_t r = 0; r < M; r++)
+	/* y = x * scale + shift, per channel. */
+	for (int c = 0; c < C; c++) {
+		scale[c] = invstd[c] * l->w[c];
+		shift[c] = l->b[c] - mean[c] * scale[c];
+	}
+	#pragma omp parallel for schedule(static)
+	for (size_t r = 0; r < M; r++) {
+		const float *restrict v = in + r * C;
+		float *restrict out = y + r * C;
+
 		for (int c = 0; c < C; c++)
-			y[r * C + c] = (in[r * C + c] - mean[c]) * invstd[c] *
-			    l->w[c] + l->b[c];
+			out[c] = v[c] * scale[c] + shift[c];
+	}
 }
 
 /* With xhat = (x - mean) * invstd:
@@ -93,40 +145,53 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
 	const float *mean = l->priv, *invstd = l->priv + C, *in = x[0];
-	double dbeta[C], dgamma[C];
+	double *dbeta = partials(l, sc_threads()), *dgamma = dbeta + C;
+	float *out = dx[0];
 
 	(void)y;
-	memset(dbeta, 0, sizeof(dbeta));
-	memset(dgamma, 0, sizeof(dgamma));
-	for (size_t r = 0; r < M; r++)
-		for (int c = 0; c < C; c++) {
-			double xhat = (in[r * C + c] - mean[c]) * invstd[c];
-
-			dbeta[c] += dy[r * C + c];
-			dgamma[c] += dy[r * C + c] * xhat;
-		}
+	channel_sums(l, dy, in, mean, invstd, M, dbeta, dgamma);
 	for (int c = 0; c < C; c++) {
 		l->db[c] += (float)dbeta[c];
 		l->dw[c] += (float)dgamma[c];
 	}
-	if (dx[0] == NULL)
+	if (out == NULL)
 		return;
 	if (!l->train) {
+		float *k = l->priv + 2 * C;
+
+		for (int c = 0; c < C; c++)
+			k[c] = l->w[c] * invstd[c];
+		#pragma omp parallel for schedule(static)
 		for (size_t r = 0; r < M; r++)
 			for (int c = 0; c < C; c++)
-				dx[0][r * C + c] = dy[r * C + c] * l->w[c] *
-				    invstd[c];
+				out[r * C + c] = dy[r * C + c] * k[c];
 		return;
 	}
-	for (size_t r = 0; r < M; r++)
-		for (int c = 0; c < C; c++) {
-			double xhat = (in[r * C + c] - mean[c]) * invstd[c];
-			double g = (double)M * dy[r * C + c] - dbeta[c] -
-			    xhat * dgamma[c];
+	/* dx = k * (dy - a - xhat * b) with k = gamma * invstd, a = dbeta / M
+	 * and b = dgamma / M; in terms of x: dx = p * dy + q * x + r. */
+	{
+		float *p = l->priv + 2 * C, *q = l->priv + 3 * C;
+		float *rr = (float *)(dbeta + 2 * C);
 
-			dx[0][r * C + c] = (float)(l->w[c] * invstd[c] * g /
-			    (double)M);
+		for (int c = 0; c < C; c++) {
+			double k = (double)l->w[c] * invstd[c];
+			double a = dbeta[c] / (double)M, b = dgamma[c] /
+			    (double)M;
+
+			p[c] = (float)k;
+			q[c] = (float)(-k * b * invstd[c]);
+			rr[c] = (float)(-k * a + k * b * invstd[c] * mean[c]);
 		}
+		#pragma omp parallel for schedule(static)
+		for (size_t r = 0; r < M; r++) {
+			const float *restrict g = dy + r * C;
+			const float *restrict v = in + r * C;
+			float *restrict o = out + r * C;
+
+			for (int c = 0; c < C; c++)
+				o[c] = p[c] * g[c] + q[c] * v[c] + rr[c];
+		}
+	}
 }
 
 static const struct sc_layer_ops bn_ops = {

@@ -66,6 +66,8 @@ sc_ckpt_save(const char *path, const struct sc_model *m,
 	/* Floats are written as their bytes: x86-64 and ARM are
 	 * little-endian, as the format is. */
 	put(&w, m->theta, m->n_theta * sizeof(float));
+	put_u64(&w, m->n_state);
+	put(&w, m->state, m->n_state * sizeof(float));
 	crc = (uint32_t)w.crc;
 	put_u32(&w, crc);
 	free(json);
@@ -129,6 +131,15 @@ sc_ckpt_load(const char *path, struct sc_model *m, cJSON **header)
 		goto done;
 	}
 	if (get(f, path, m->theta, m->n_theta * sizeof(float), &crc) < 0 ||
+	    get(f, path, b, 8, &crc) < 0)
+		goto done;
+	count = le32(b) | (uint64_t)le32(b + 4) << 32;
+	if (count != m->n_state) {
+		sc_fail("%s: holds %llu running statistics, the model has %zu",
+		    path, (unsigned long long)count, m->n_state);
+		goto done;
+	}
+	if (get(f, path, m->state, m->n_state * sizeof(float), &crc) < 0 ||
 	    get(f, path, b, 4, NULL) < 0)
 		goto done;
 	if (le32(b) != (uint32_t)crc) {

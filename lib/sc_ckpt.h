@@ -8,6 +8,8 @@
  *   L bytes   JSON header: the configuration and the parameter count
  *   u64       number of parameters P
  *   P * f32   the parameters, in the model's layer order
+ *   u64       number of running statistics S (batch normalisation)
+ *   S * f32   the statistics, in the same order
  *   u32       CRC-32 (zlib) of every byte before it
  * The file is written beside its destination and renamed into place.
  */
@@ -25,7 +27,8 @@ struct cJSON;
 int sc_ckpt_save(const char *path, const struct sc_model *m,
     const struct cJSON *header);
 
-/* Load parameters saved by sc_ckpt_save into m, which must have as many.
+/* Load parameters and statistics saved by sc_ckpt_save into m, which
+ * must have as many of each.
  * *header receives the parsed JSON header (cJSON_Delete it) unless
  * header is NULL.  Returns 0, or -1 naming the file and the fault. */
 int sc_ckpt_load(const char *path, struct sc_model *m,

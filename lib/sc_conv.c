@@ -11,6 +11,7 @@
  * already col.  Chunks keep the patch buffer within CONV_WORK floats.
  */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "sc_blas.h"
@@ -47,16 +48,6 @@ chunk_samples(const struct sc_layer *l, int max_batch)
 	if (n < 1)
 		n = 1;
 	return n < (size_t)max_batch ? (int)n : max_batch;
-}
-
-static size_t
-conv_work_size(const struct sc_layer *l, int max_batch)
-{
-	if (is_pointwise(l))
-		return 0;
-	/* Patches, and their gradient in the backward pass. */
-	return 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
-	    patch_len(l);
 }
 
 static void
@@ -150,23 +141,40 @@ conv_init(struct sc_layer *l, struct sc_rng *rng)
 		memset(l->b, 0, l->n_b * sizeof(float));
 }
 
+/* Floats of work memory one thread uses: patches and their gradient for
+ * a chunk, then its share of dW and db. */
+static size_t
+thread_work(const struct sc_layer *l, int max_batch)
+{
+	size_t patches = is_pointwise(l) ? 0 : 2 * (size_t)chunk_samples(l,
+	    max_batch) * out_pixels(l) * patch_len(l);
+
+	return (patches + l->n_w + l->n_b + 15) / 16 * 16;
+}
+
+static size_t
+conv_work_size(const struct sc_layer *l, int max_batch)
+{
+	return (size_t)sc_threads() * thread_work(l, max_batch);
+}
+
+/* Samples lo..hi of the batch, chunk by chunk, in the calling thread. */
 static void
-conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
-    int train)
+forward_range(struct sc_layer *l, const float *x, float *y, long lo, long hi,
+    int chunk, float *work)
 {
 	size_t in_len = sc_shape_size(l->in[0]), kkc = patch_len(l);
-	int F = l->out.c, chunk = chunk_samples(l, n);
+	int F = l->out.c;
 
-	(void)train;
-	for (int s0 = 0; s0 < n; s0 += chunk) {
-		int cn = n - s0 < chunk ? n - s0 : chunk;
+	for (long s0 = lo; s0 < hi; s0 += chunk) {
+		int cn = hi - s0 < chunk ? (int)(hi - s0) : chunk;
 		int P = cn * (int)out_pixels(l);
-		const float *col = x[0] + (size_t)s0 * in_len;
+		const float *col = x + (size_t)s0 * in_len;
 		float *out = y + (size_t)s0 * out_pixels(l) * F;
 
 		if (!is_pointwise(l)) {
-			im2col(l, col, cn, l->work);
-			col = l->work;
+			im2col(l, col, cn, work);
+			col = work;
 		}
 		if (l->n_b > 0)
 			for (int r = 0; r < P; r++)
@@ -178,41 +186,98 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 }
 
 static void
-conv_backward(struct sc_layer *l, const float *const *x, const float *y,
-    const float *dy, float *const *dx, int n)
+conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
+
+	(void)train;
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		long lo, hi;
+
+		sc_split(n, t, parts, &lo, &hi);
+		forward_range(l, x[0], y, lo, hi, chunk,
+		    l->work + t * thread_work(l, l->max_batch));
+	}
+}
+
+/* The backward pass of samples lo..hi into this thread's dW and db. */
+static void
+backward_range(struct sc_layer *l, const float *x, const float *dy,
+    float *dx, long lo, long hi, int chunk, float *work)
 {
 	size_t in_len = sc_shape_size(l->in[0]), kkc = patch_len(l);
-	int F = l->out.c, chunk = chunk_samples(l, n);
+	size_t patches = (size_t)chunk * out_pixels(l) * kkc;
+	int F = l->out.c;
+	float *dcol = work + patches;
+	float *dw = work + (is_pointwise(l) ? 0 : 2 * patches);
+	float *db = dw + l->n_w;
 
-	(void)y;
-	for (int s0 = 0; s0 < n; s0 += chunk) {
-		int cn = n - s0 < chunk ? n - s0 : chunk;
+	memset(dw, 0, (l->n_w + l->n_b) * sizeof(float));
+	for (long s0 = lo; s0 < hi; s0 += chunk) {
+		int cn = hi - s0 < chunk ? (int)(hi - s0) : chunk;
 		int P = cn * (int)out_pixels(l);
-		const float *col = x[0] + (size_t)s0 * in_len;
+		const float *col = x + (size_t)s0 * in_len;
 		const float *g = dy + (size_t)s0 * out_pixels(l) * F;
-		float *dcol = l->work + (size_t)chunk * out_pixels(l) * kkc;
 
 		if (!is_pointwise(l)) {
-			im2col(l, col, cn, l->work);
-			col = l->work;
+			im2col(l, col, cn, work);
+			col = work;
 		}
 		sc_sgemm(1, 0, F, (int)kkc, P, 1.0f, g, F, col, (int)kkc,
-		    1.0f, l->dw, (int)kkc);
-		if (l->n_b > 0)
-			for (int r = 0; r < P; r++)
-				for (int f = 0; f < F; f++)
-					l->db[f] += g[(size_t)r * F + f];
-		if (dx[0] == NULL)
+		    1.0f, dw, (int)kkc);
+		for (int r = 0; r < P && l->n_b > 0; r++)
+			for (int f = 0; f < F; f++)
+				db[f] += g[(size_t)r * F + f];
+		if (dx == NULL)
 			continue;
 		if (is_pointwise(l)) {
 			sc_sgemm(0, 0, P, (int)kkc, F, 1.0f, g, F, l->w,
-			    (int)kkc, 0.0f, dx[0] + (size_t)s0 * in_len,
+			    (int)kkc, 0.0f, dx + (size_t)s0 * in_len,
 			    (int)kkc);
 			continue;
 		}
 		sc_sgemm(0, 0, P, (int)kkc, F, 1.0f, g, F, l->w, (int)kkc,
 		    0.0f, dcol, (int)kkc);
-		col2im(l, dcol, cn, dx[0] + (size_t)s0 * in_len);
+		col2im(l, dcol, cn, dx + (size_t)s0 * in_len);
+	}
+}
+
+static void
+conv_backward(struct sc_layer *l, const float *const *x, const float *y,
+    const float *dy, float *const *dx, int n)
+{
+	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
+	size_t per = thread_work(l, l->max_batch);
+	size_t offset = is_pointwise(l) ? 0 : 2 * (size_t)chunk *
+	    out_pixels(l) * patch_len(l);
+	size_t n_par = l->n_w + l->n_b;
+
+	(void)y;
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		long lo, hi;
+
+		sc_split(n, t, parts, &lo, &hi);
+		backward_range(l, x[0], dy, dx[0], lo, hi, chunk,
+		    l->work + t * per);
+		#pragma omp barrier
+		/* Each thread adds every thread's share of one slice of
+		 * the parameters, in thread order. */
+		sc_split((long)n_par, t, parts, &lo, &hi);
+		for (int u = 0; u < parts; u++) {
+			const float *part = l->work + u * per + offset;
+
+			for (long j = lo; j < hi; j++) {
+				if ((size_t)j < l->n_w)
+					l->dw[j] += part[j];
+				else
+					l->db[j - l->n_w] += part[j];
+			}
+		}
 	}
 }
 

@@ -304,7 +304,25 @@ sc_csv_end_row(struct sc_csv_writer *w)
 int
 sc_csv_header(struct sc_csv_writer *w, const char *const *names)
 {
+	return sc_csv_header_plus(w, names, NULL);
+}
+
+int
+sc_csv_header_plus(struct sc_csv_writer *w, const char *const *names,
+    const char *extra)
+{
 	for (int i = 0; names[i] != NULL; i++)
 		sc_csv_put_text(w, names[i]);
+	if (extra != NULL)
+		sc_csv_put_text(w, extra);
 	return sc_csv_end_row(w);
+}
+
+void
+sc_csv_put_double_or_empty(struct sc_csv_writer *w, double v)
+{
+	if (isnan(v))
+		sc_csv_put_empty(w);
+	else
+		sc_csv_put_double(w, v);
 }

@@ -64,5 +64,10 @@ void sc_csv_put_empty(struct sc_csv_writer *w);
 int sc_csv_end_row(struct sc_csv_writer *w);
 /* Write a whole header row from a NULL-terminated list of names. */
 int sc_csv_header(struct sc_csv_writer *w, const char *const *names);
+/* The same with one more column at the end unless extra is NULL. */
+int sc_csv_header_plus(struct sc_csv_writer *w, const char *const *names,
+    const char *extra);
+/* A double, or an empty field for NaN (a value not known yet). */
+void sc_csv_put_double_or_empty(struct sc_csv_writer *w, double v);
 
 #endif

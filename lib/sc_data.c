@@ -25,8 +25,9 @@ read_fully(gzFile f, const char *path, void *buf, size_t len,
 			int zerr;
 			const char *msg = gzerror(f, &zerr);
 
-			return sc_fail("%s: %s", path, zerr == Z_ERRNO ?
-			    strerror(errno) : msg);
+			/* zlib's message names the file already. */
+			return zerr == Z_ERRNO ? sc_fail("%s: %s", path,
+			    strerror(errno)) : sc_fail("%s", msg);
 		}
 		if (got == 0)
 			return sc_fail("%s: truncated: file ends inside the %s",
@@ -69,8 +70,10 @@ read_all(const char *path, size_t *len)
 		int zerr;
 		const char *msg = gzerror(f, &zerr);
 
-		sc_fail("%s: %s", path, zerr == Z_ERRNO ? strerror(errno) :
-		    msg);
+		if (zerr == Z_ERRNO)
+			sc_fail("%s: %s", path, strerror(errno));
+		else
+			sc_fail("%s", msg);
 		goto fail;
 	}
 	gzclose(f);

@@ -30,8 +30,8 @@ dense_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	(void)train;
 	for (int r = 0; r < n; r++)
 		memcpy(y + (size_t)r * n_out, l->b, n_out * sizeof(float));
-	sc_sgemm(0, 1, n, n_out, n_in, 1.0f, x[0], n_in, l->w, n_in, 1.0f,
-	    y, n_out);
+	sc_sgemm_par(0, 1, n, n_out, n_in, 1.0f, x[0], n_in, l->w, n_in,
+	    1.0f, y, n_out);
 }
 
 static void
@@ -42,7 +42,7 @@ dense_backward(struct sc_layer *l, const float *const *x, const float *y,
 
 	(void)y;
 	/* dW[o, i] += dy^T[o, n] x[n, i] */
-	sc_sgemm(1, 0, n_out, n_in, n, 1.0f, dy, n_out, x[0], n_in, 1.0f,
+	sc_sgemm_par(1, 0, n_out, n_in, n, 1.0f, dy, n_out, x[0], n_in, 1.0f,
 	    l->dw, n_in);
 	/* db[o] += sum over the batch of dy[., o] */
 	for (int r = 0; r < n; r++) {
@@ -53,8 +53,8 @@ dense_backward(struct sc_layer *l, const float *const *x, const float *y,
 	}
 	/* dx[n, i] = dy[n, o] W[o, i] */
 	if (dx[0] != NULL)
-		sc_sgemm(0, 0, n, n_in, n_out, 1.0f, dy, n_out, l->w, n_in,
-		    0.0f, dx[0], n_in);
+		sc_sgemm_par(0, 0, n, n_in, n_out, 1.0f, dy, n_out, l->w,
+		    n_in, 0.0f, dx[0], n_in);
 }
 
 static const struct sc_layer_ops dense_ops = {

@@ -7,15 +7,22 @@
 static _Thread_local char last_error[1024];
 static _Thread_local int last_is_usage;
 
+static int
+record(int is_usage, const char *fmt, va_list ap)
+{
+	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	last_is_usage = is_usage;
+	return -1;
+}
+
 int
 sc_fail(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	record(0, fmt, ap);
 	va_end(ap);
-	last_is_usage = 0;
 	return -1;
 }
 
@@ -25,9 +32,8 @@ sc_fail_usage(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	record(1, fmt, ap);
 	va_end(ap);
-	last_is_usage = 1;
 	return -1;
 }
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -7,6 +8,72 @@
 
 #include "sc_error.h"
 #include "sc_io.h"
+
+/*
+ * Temporary files in progress, so that a run stopped by a signal leaves
+ * none behind: the handler removes them (unlink is safe in a handler)
+ * and then lets the signal do what it would have done.
+ */
+#define MAX_PENDING 16
+
+static char pending[MAX_PENDING][sizeof(((struct sc_out *)0)->tmp)];
+static volatile sig_atomic_t pending_used[MAX_PENDING];
+
+void
+sc_io_remove_pending(void)
+{
+	for (int i = 0; i < MAX_PENDING; i++)
+		if (pending_used[i]) {
+			unlink(pending[i]);
+			pending_used[i] = 0;
+		}
+}
+
+static void
+on_signal(int sig)
+{
+	sc_io_remove_pending();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+watch_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(*sigs); i++) {
+		struct sigaction sa, old;
+
+		sigaction(sigs[i], NULL, &old);
+		if (old.sa_handler != SIG_DFL)
+			continue;	/* ignored, or the tool's own */
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+static void
+track(const char *tmp, int on)
+{
+	for (int i = 0; i < MAX_PENDING; i++) {
+		if (on && !pending_used[i]) {
+			memcpy(pending[i], tmp, strlen(tmp) + 1);
+			pending_used[i] = 1;
+			return;
+		}
+		if (!on && pending_used[i] && strcmp(pending[i], tmp) == 0) {
+			pending_used[i] = 0;
+			return;
+		}
+	}
+}
 
 int
 sc_out_open(struct sc_out *o, const char *path)
@@ -33,7 +100,15 @@ sc_out_open(struct sc_out *o, const char *path)
 		return 0;
 	}
 	snprintf(o->path, sizeof(o->path), "%s", path);
-	snprintf(o->tmp, sizeof(o->tmp), "%s.tmpXXXXXX", path);
+	{
+		/* ".NAME.tmpXXXXXX" beside NAME: hidden, same file system. */
+		const char *slash = strrchr(path, '/');
+		int dir_len = slash != NULL ? (int)(slash - path + 1) : 0;
+
+		snprintf(o->tmp, sizeof(o->tmp), "%.*s.%s.tmpXXXXXX", dir_len,
+		    path, path + dir_len);
+	}
+	watch_signals();
 	fd = mkstemp(o->tmp);
 	if (fd < 0) {
 		o->tmp[0] = '\0';
@@ -53,6 +128,7 @@ sc_out_open(struct sc_out *o, const char *path)
 		o->tmp[0] = '\0';
 		return sc_fail("%s: %s", path, strerror(errno));
 	}
+	track(o->tmp, 1);
 	return 0;
 }
 
@@ -93,6 +169,7 @@ sc_out_commit(struct sc_out *o)
 
 		o->f = NULL;
 		unlink(o->tmp);
+		track(o->tmp, 0);
 		return sc_fail("%s: write failed: %s", o->path, strerror(e));
 	}
 	o->f = NULL;
@@ -100,8 +177,10 @@ sc_out_commit(struct sc_out *o)
 		int e = errno;
 
 		unlink(o->tmp);
+		track(o->tmp, 0);
 		return sc_fail("%s: cannot replace: %s", o->path, strerror(e));
 	}
+	track(o->tmp, 0);
 	o->tmp[0] = '\0';
 	return 0;
 }
@@ -112,7 +191,9 @@ sc_out_abort(struct sc_out *o)
 	if (o->f != NULL && o->f != stdout)
 		fclose(o->f);
 	o->f = NULL;
-	if (o->tmp[0] != '\0')
+	if (o->tmp[0] != '\0') {
 		unlink(o->tmp);
+		track(o->tmp, 0);
+	}
 	o->tmp[0] = '\0';
 }

@@ -4,7 +4,10 @@
  * A named output is written to a temporary file in the same directory and
  * renamed over the destination only when everything was written and
  * flushed to disk, so a failed or cut run never leaves a torn file and
- * never replaces what the user had.  "-" (or NULL) is standard output.
+ * never replaces what the user had.  The temporary file is a hidden
+ * ".NAME.tmpXXXXXX", removed on SIGINT, SIGTERM, SIGHUP and SIGPIPE.
+ * "-" (or NULL) is standard output; a device or a pipe is written as it
+ * is.
  */
 #ifndef SC_IO_H
 #define SC_IO_H
@@ -26,6 +29,10 @@ int sc_out_commit(struct sc_out *o);
 
 /* Drop an output that will not be completed. */
 void sc_out_abort(struct sc_out *o);
+
+/* Remove the temporary files of outputs still open (the signal handler
+ * sc_out_open installs does this before the signal takes effect). */
+void sc_io_remove_pending(void);
 
 /* The name to show in messages. */
 const char *sc_out_name(const struct sc_out *o);

@@ -11,6 +11,7 @@
 
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_opt.h"
 #include "sc_suggest.h"
 
 static const int mlp_default_hidden[] = { 512, 256 };
@@ -487,6 +488,7 @@ place(struct sc_model *m)
 			    16;
 		l->work = m->work;
 		l->rng = &m->rng;
+		l->max_batch = m->max_batch;
 	}
 }
 
@@ -628,6 +630,49 @@ sc_model_init(struct sc_model *m, struct sc_rng *rng)
 	sc_rng_seed(&m->rng, sc_rng_next(rng));
 }
 
+double
+sc_model_flops(const struct sc_model *m)
+{
+	double total = 0.0;
+
+	for (int i = 0; i < m->n_layers; i++) {
+		const struct sc_layer *l = &m->layers[i];
+
+		/* n_w multiply-adds per output pixel of a convolution (one
+		 * pixel for a dense layer). */
+		if (strcmp(l->ops->kind, "conv") == 0)
+			total += 2.0 * l->n_w * l->out.h * l->out.w;
+		else if (strcmp(l->ops->kind, "dense") == 0)
+			total += 2.0 * l->n_w;
+	}
+	return total;
+}
+
+void
+sc_model_print_profile(const struct sc_model *m, void *stream)
+{
+	FILE *f = stream;
+	double fwd = 0.0, bwd = 0.0;
+
+	for (int i = 0; i < m->n_layers; i++) {
+		fwd += m->fwd_seconds[i];
+		bwd += m->bwd_seconds[i];
+	}
+	fprintf(f, "%5s  %-10s %14s %10s %10s %6s\n", "layer", "kind",
+	    "output (c,h,w)", "forward s", "backward s", "share");
+	for (int i = 0; i < m->n_layers; i++) {
+		const struct sc_layer *l = &m->layers[i];
+		double t = m->fwd_seconds[i] + m->bwd_seconds[i];
+
+		fprintf(f, "%5d  %-10s %4d,%4d,%4d %10.3f %10.3f %5.1f%%\n",
+		    i, l->ops->kind, l->out.c, l->out.h, l->out.w,
+		    m->fwd_seconds[i], m->bwd_seconds[i],
+		    fwd + bwd > 0.0 ? 100.0 * t / (fwd + bwd) : 0.0);
+	}
+	fprintf(f, "%5s  %-10s %14s %10.3f %10.3f\n", "all", "", "", fwd,
+	    bwd);
+}
+
 static const float *
 act(const struct sc_model *m, const float *x, int src)
 {
@@ -641,9 +686,13 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 		struct sc_layer *l = &m->layers[i];
 		const float *in[2] = { act(m, x, l->src[0]), NULL };
 
+		double t0 = m->profile ? sc_seconds() : 0.0;
+
 		if (l->n_src == 2)
 			in[1] = act(m, x, l->src[1]);
 		l->ops->forward(l, in, m->acts[i], n, train);
+		if (m->profile)
+			m->fwd_seconds[i] += sc_seconds() - t0;
 	}
 	return m->acts[m->n_layers - 1];
 }
@@ -679,6 +728,8 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 			    m->grads[s];
 			written[s] = 1;
 		}
+		double t0 = m->profile ? sc_seconds() : 0.0;
+
 		l->ops->backward(l, in, m->acts[i], m->grads[i], dx, n);
 		for (int k = 0; k < l->n_src; k++) {
 			size_t len;
@@ -690,6 +741,8 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 				m->grads[l->src[k]][j] +=
 				    m->spare[k * m->n_spare + j];
 		}
+		if (m->profile)
+			m->bwd_seconds[i] += sc_seconds() - t0;
 	}
 }
 

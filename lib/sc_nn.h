@@ -72,6 +72,7 @@ struct sc_layer {
 	float *work;		/* shared work memory (see work_size) */
 	size_t n_work;
 	struct sc_rng *rng;	/* the model's stream for dropout */
+	int max_batch;		/* the largest batch it is run on */
 
 	/* Settings, as each kind uses them. */
 	int k, stride, pad;	/* convolution, pooling */
@@ -105,6 +106,9 @@ struct sc_model {
 	size_t n_state;
 	struct sc_rng rng;	/* dropout masks */
 
+	int profile;			/* time each layer's passes */
+	double fwd_seconds[SC_MAX_LAYERS], bwd_seconds[SC_MAX_LAYERS];
+
 	float *acts[SC_MAX_LAYERS];	/* layer outputs, max_batch rows */
 	float *grads[SC_MAX_LAYERS];	/* d loss / d acts */
 	float *spare;			/* 2 x n_spare: second gradients */
@@ -134,6 +138,15 @@ void sc_model_describe(const struct sc_model *m, char *buf, size_t len);
 /* One line per layer (index, kind, sources, output shape, parameters),
  * then the totals, into f. */
 void sc_model_print(const struct sc_model *m, void *f);
+
+/* Floating-point operations of one training sample's forward pass
+ * through the dense and convolution layers (a multiply-add counts 2);
+ * the backward pass costs about twice as much. */
+double sc_model_flops(const struct sc_model *m);
+
+/* Per-layer time of the forward and backward passes since profiling was
+ * switched on (m->profile = 1), one line per layer, into f. */
+void sc_model_print_profile(const struct sc_model *m, void *f);
 
 /* Fresh parameters and statistics from rng; the momentum buffer is
  * cleared. */

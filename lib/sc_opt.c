@@ -8,19 +8,30 @@
 #include "sc_error.h"
 #include "sc_opt.h"
 
+/* A finite number, all of arg. */
+static int
+parse_finite(const char *opt, const char *arg, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(arg, &end);
+	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(*v))
+		return sc_fail("%s: '%s' is not a finite number", opt, arg);
+	return 0;
+}
+
 int
 sc_opt_double(const char *opt, const char *arg, double lo, double hi,
     double *v)
 {
-	char *end;
 	double x;
 
-	errno = 0;
-	x = strtod(arg, &end);
-	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(x))
-		return sc_fail("%s: '%s' is not a finite number", opt, arg);
+	if (parse_finite(opt, arg, &x) < 0)
+		return -1;
 	if (x < lo || x > hi)
-		return sc_fail("%s: %s is outside [%g, %g]", opt, arg, lo, hi);
+		return sc_fail("%s: %s is outside [%.10g, %.10g]", opt, arg, lo,
+		    hi);
 	*v = x;
 	return 0;
 }
@@ -28,10 +39,13 @@ sc_opt_double(const char *opt, const char *arg, double lo, double hi,
 int
 sc_opt_positive(const char *opt, const char *arg, double *v)
 {
-	if (sc_opt_double(opt, arg, 0.0, HUGE_VAL, v) < 0)
+	double x;
+
+	if (parse_finite(opt, arg, &x) < 0)
 		return -1;
-	if (!(*v > 0.0))
+	if (!(x > 0.0))
 		return sc_fail("%s: must be > 0, not %s", opt, arg);
+	*v = x;
 	return 0;
 }
 
@@ -43,8 +57,10 @@ sc_opt_long(const char *opt, const char *arg, long lo, long hi, long *v)
 
 	errno = 0;
 	x = strtol(arg, &end, 10);
-	if (end == arg || *end != '\0' || errno == ERANGE)
+	if (end == arg || *end != '\0')
 		return sc_fail("%s: '%s' is not an integer", opt, arg);
+	if (errno == ERANGE)
+		return sc_fail("%s: %s is outside [%ld, %ld]", opt, arg, lo, hi);
 	if (x < lo || x > hi)
 		return sc_fail("%s: %s is outside [%ld, %ld]", opt, arg, lo, hi);
 	*v = x;
@@ -80,8 +96,8 @@ sc_opt_u64(const char *opt, const char *arg, uint64_t *v)
 	return 0;
 }
 
-static double
-seconds(void)
+double
+sc_seconds(void)
 {
 	struct timespec ts;
 
@@ -94,14 +110,14 @@ sc_progress_start(struct sc_progress *p, FILE *f, const char *what)
 {
 	p->f = f;
 	p->live = f != NULL && isatty(fileno(f));
-	p->start = p->last = seconds();
+	p->start = p->last = sc_seconds();
 	p->what = what;
 }
 
 void
 sc_progress_update(struct sc_progress *p, long done, long total)
 {
-	double t = seconds(), elapsed, rate, left;
+	double t = sc_seconds(), elapsed, rate, left;
 	int width = 30, fill;
 
 	if (!p->live || (t - p->last < 0.2 && done < total))

@@ -19,6 +19,9 @@ int sc_opt_long(const char *opt, const char *arg, long lo, long hi, long *v);
 int sc_opt_int(const char *opt, const char *arg, int lo, int hi, int *v);
 int sc_opt_u64(const char *opt, const char *arg, uint64_t *v);
 
+/* Seconds on a monotonic clock, for measuring durations. */
+double sc_seconds(void);
+
 /* Progress on a stream (stderr): a live bar on a terminal, nothing
  * otherwise (the tools print a line per epoch themselves). */
 struct sc_progress {

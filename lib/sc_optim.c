@@ -7,6 +7,7 @@ sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
 	float wd = opt->weight_decay;
 
 	if (opt->nesterov) {
+		#pragma omp parallel for schedule(static)
 		for (size_t j = 0; j < n; j++) {
 			float g = grad[j] + wd * theta[j];
 			float v = momentum * velocity[j] + g;
@@ -16,6 +17,7 @@ sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
 		}
 		return;
 	}
+	#pragma omp parallel for schedule(static)
 	for (size_t j = 0; j < n; j++) {
 		float v = momentum * velocity[j] + grad[j] + wd * theta[j];
 

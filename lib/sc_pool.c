@@ -8,51 +8,42 @@
 #include "sc_error.h"
 #include "sc_nn.h"
 
-static size_t
-maxpool_priv_size(const struct sc_layer *l, int max_batch)
-{
-	return (size_t)max_batch * sc_shape_size(l->out);
-}
-
+/*
+ * Max pooling keeps no indices: the backward pass finds, in each window,
+ * the first input equal to the output, which is the one the forward pass
+ * chose.  With the channels of a pixel side by side, both passes run
+ * along the channels, which the compiler vectorises.
+ */
 static void
 maxpool_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
 	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
-	int OH = l->out.h, OW = l->out.w;
-	/* Indices into the sample's input, stored in float-sized slots. */
-	int32_t *arg = (int32_t *)l->priv;
+	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
 
 	(void)train;
+	#pragma omp parallel for schedule(static)
 	for (int s = 0; s < n; s++) {
 		const float *img = x[0] + (size_t)s * H * W * C;
 
 		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++)
-				for (int c = 0; c < C; c++) {
-					int best = -1;
-					float v = 0.0f;
+			for (int ow = 0; ow < OW; ow++) {
+				float *restrict out = y + (((size_t)s * OH +
+				    oh) * OW + ow) * C;
 
-					for (int kh = 0; kh < l->k; kh++)
-						for (int kw = 0; kw < l->k;
-						    kw++) {
-							int i = ((oh *
-							    l->stride + kh) *
-							    W + ow *
-							    l->stride + kw) *
-							    C + c;
+				memcpy(out, img + ((size_t)oh * S * W +
+				    ow * S) * C, C * sizeof(float));
+				for (int kh = 0; kh < K; kh++)
+					for (int kw = 0; kw < K; kw++) {
+						const float *restrict v = img +
+						    ((size_t)(oh * S + kh) *
+						    W + ow * S + kw) * C;
 
-							if (best < 0 ||
-							    img[i] > v) {
-								best = i;
-								v = img[i];
-							}
-						}
-					size_t o = (((size_t)s * OH + oh) *
-					    OW + ow) * C + c;
-					y[o] = v;
-					arg[o] = best;
-				}
+						for (int c = 0; c < C; c++)
+							out[c] = v[c] > out[c] ?
+							    v[c] : out[c];
+					}
+			}
 	}
 }
 
@@ -60,26 +51,48 @@ static void
 maxpool_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
-	size_t in_len = sc_shape_size(l->in[0]);
-	size_t out_len = sc_shape_size(l->out);
-	const int32_t *arg = (const int32_t *)l->priv;
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
 
-	(void)x;
-	(void)y;
 	if (dx[0] == NULL)
 		return;
-	memset(dx[0], 0, (size_t)n * in_len * sizeof(float));
-	for (int s = 0; s < n; s++)
-		for (size_t o = 0; o < out_len; o++)
-			dx[0][(size_t)s * in_len + arg[s * out_len + o]] +=
-			    dy[s * out_len + o];
+	#pragma omp parallel for schedule(static)
+	for (int s = 0; s < n; s++) {
+		const float *img = x[0] + (size_t)s * H * W * C;
+		float *dimg = dx[0] + (size_t)s * H * W * C;
+
+		memset(dimg, 0, (size_t)H * W * C * sizeof(float));
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				size_t o = (((size_t)s * OH + oh) * OW + ow) *
+				    C;
+
+				for (int c = 0; c < C; c++) {
+					int done = 0;
+
+					for (int kh = 0; kh < K && !done; kh++)
+						for (int kw = 0; kw < K &&
+						    !done; kw++) {
+							size_t i = ((size_t)(oh *
+							    S + kh) * W +
+							    ow * S + kw) * C +
+							    c;
+
+							if (img[i] == y[o + c]) {
+								dimg[i] +=
+								    dy[o + c];
+								done = 1;
+							}
+						}
+				}
+			}
+	}
 }
 
 static const struct sc_layer_ops maxpool_ops = {
 	.kind = "maxpool",
 	.forward = maxpool_forward,
 	.backward = maxpool_backward,
-	.priv_size = maxpool_priv_size,
 };
 
 int

@@ -65,15 +65,21 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 	double avg = 0.0, best = INFINITY, beta_pow = 1.0;
 	int eval_n = rc->eval_size;
 	uint32_t *sample = NULL;
+	struct sc_lr_estimator est = { 0 };
 	int rc_out = 0;
 
 	stop_reason[0] = '\0';
 	if (eval_n > tr->data.test.n)
 		eval_n = tr->data.test.n;
+	if (rc->estimate_every > 0 && sc_estimator_init(&est,
+	    tr->model->n_theta, rc->estimate_every) < 0)
+		return -1;
 	if (rc->eval_every > 0) {
 		sample = held_out_sample(tr);
-		if (sample == NULL)
+		if (sample == NULL) {
+			sc_estimator_free(&est);
 			return sc_fail("out of memory");
+		}
 	}
 
 	for (long i = 0; i < rc->n_iters; i++) {
@@ -82,9 +88,16 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 
 		row.iter = i;
 		row.lr = sc_range_lr(rc, i);
-		sc_trainer_step(tr, (float)row.lr, (float)rc->momentum, &st);
+		sc_trainer_step(tr, (float)row.lr, (float)rc->momentum,
+		    rc->accumulate, &st);
 		row.loss = st.loss;
 		row.acc = (double)st.n_correct / st.n;
+		row.lr_estimate = NAN;
+		if (rc->estimate_every > 0) {
+			sc_estimator_observe(&est, i, tr->model->theta,
+			    row.lr);
+			row.lr_estimate = est.value;
+		}
 
 		/* Bias-corrected exponential moving average. */
 		avg = rc->smooth * avg + (1.0 - rc->smooth) * st.loss;
@@ -123,5 +136,6 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 		}
 	}
 	free(sample);
+	sc_estimator_free(&est);
 	return rc_out;
 }

@@ -10,6 +10,7 @@ relu_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	float *restrict out = y;
 
 	(void)train;
+	#pragma omp parallel for schedule(static)
 	for (size_t j = 0; j < len; j++)
 		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
 }
@@ -26,8 +27,12 @@ relu_backward(struct sc_layer *l, const float *const *x, const float *y,
 	if (d == NULL)
 		return;
 	/* y > 0 exactly where x > 0. */
-	for (size_t j = 0; j < len; j++)
-		d[j] = out[j] > 0.0f ? g[j] : 0.0f;
+	#pragma omp parallel for schedule(static)
+	for (size_t j = 0; j < len; j++) {
+		float v = g[j];	/* loaded unconditionally: vectorisable */
+
+		d[j] = out[j] > 0.0f ? v : 0.0f;
+	}
 }
 
 static const struct sc_layer_ops relu_ops = {

@@ -161,64 +161,68 @@ add_bounds(cJSON *o, double max_lr, double div)
 	cJSON_AddNumberToObject(o, "div", div);
 }
 
-/* The window of rows [*lo, *hi) left after trimming, cut before the
- * first non-finite smoothed loss. */
-static void
-loss_window(const struct sc_curve *c, long *lo, long *hi)
+/*
+ * The rows a loss-reading method looks at: those of the trimmed window
+ * whose learning rate and smoothed loss are finite, in order.  Rows
+ * with a NaN or infinite loss are left out rather than cutting the curve,
+ * so one bad batch in an exported curve does not hide the rest.
+ */
+struct view {
+	const struct sc_curve *c;
+	long *row;		/* indices into the curve */
+	long n;
+};
+
+static int
+make_view(struct view *v, const struct sc_curve *c, long lo, long hi)
 {
-	for (long i = *lo; i < *hi; i++)
-		if (!isfinite(c->smooth[i])) {
-			*hi = i;
-			break;
-		}
+	v->c = c;
+	v->n = 0;
+	v->row = malloc((size_t)(hi - lo > 0 ? hi - lo : 1) * sizeof(long));
+	if (v->row == NULL)
+		return sc_fail("out of memory");
+	for (long i = lo; i < hi; i++)
+		if (isfinite(c->smooth[i]) && isfinite(c->loss[i]))
+			v->row[v->n++] = i;
+	return 0;
 }
 
-/* Index of the lowest smoothed loss in [lo, hi), or -1 with a reason
+#define LR(v, k) ((v)->c->lr[(v)->row[k]])
+#define LOSS(v, k) ((v)->c->smooth[(v)->row[k]])
+#define LINE(v, k) ((v)->c->line[(v)->row[k]])
+
+/* Position in the view of the lowest smoothed loss, or -1 with a reason
  * when the curve does not fall enough to have one. */
 static long
-loss_minimum(const struct sc_curve *c, long lo, long hi, cJSON *o)
+loss_minimum(const struct view *v, cJSON *o)
 {
-	long best = lo;
+	long best = 0;
 	double start;
 
-	if (hi - lo < 2) {
+	if (v->n < 2) {
 		refuse(o, "fewer than 2 rows with a finite loss after "
 		    "trimming");
 		return -1;
 	}
-	for (long i = lo; i < hi; i++)
-		if (c->smooth[i] < c->smooth[best])
-			best = i;
-	start = c->smooth[lo];
-	if (best == lo || start - c->smooth[best] <
-	    MIN_LOSS_FALL * fabs(start)) {
+	for (long k = 1; k < v->n; k++)
+		if (LOSS(v, k) < LOSS(v, best))
+			best = k;
+	start = LOSS(v, 0);
+	if (best == 0 || start - LOSS(v, best) < MIN_LOSS_FALL * fabs(start)) {
 		refuse(o, "the smoothed loss never falls: lowest %g at lr %g "
 		    "against %g at the start of the window (lines %ld-%ld)",
-		    c->smooth[best], c->lr[best], start, c->line[lo],
-		    c->line[hi - 1]);
+		    LOSS(v, best), LR(v, best), start, LINE(v, 0),
+		    LINE(v, v->n - 1));
 		return -1;
 	}
 	return best;
 }
 
 static int
-suggest_peak(const struct sc_curve *c, long lo, long hi, double div,
+peak_on_accuracy(const struct sc_curve *c, long lo, long hi, double div,
     cJSON *o)
 {
 	long first = -1, best = -1, n_scored = 0;
-
-	if (!c->has_val) {
-		long m;
-
-		loss_window(c, &lo, &hi);
-		if ((m = loss_minimum(c, lo, hi, o)) < 0)
-			return 1;
-		cJSON_AddStringToObject(o, "source", "smooth_loss");
-		add_bounds(o, c->lr[m], div);
-		cJSON_AddNumberToObject(o, "peak_lr", c->lr[m]);
-		cJSON_AddNumberToObject(o, "peak_smooth_loss", c->smooth[m]);
-		return 0;
-	}
 
 	for (long i = lo; i < hi; i++) {
 		if (!isfinite(c->val_acc[i]))
@@ -244,36 +248,188 @@ suggest_peak(const struct sc_curve *c, long lo, long hi, double div,
 	return 0;
 }
 
+/* Smith's reading: where held-out accuracy peaks; without held-out
+ * scores, where the smoothed loss is lowest. */
 static int
-suggest_steep(const struct sc_curve *c, long lo, long hi, double div,
-    cJSON *o)
+suggest_peak(const struct view *v, long lo, long hi, double div, cJSON *o)
 {
-	long m, steepest = -1;
+	long m;
+
+	if (v->c->has_val)
+		return peak_on_accuracy(v->c, lo, hi, div, o);
+	cJSON_AddStringToObject(o, "source", "smooth_loss");
+	if ((m = loss_minimum(v, o)) < 0)
+		return 1;
+	add_bounds(o, LR(v, m), div);
+	cJSON_AddNumberToObject(o, "peak_lr", LR(v, m));
+	cJSON_AddNumberToObject(o, "peak_smooth_loss", LOSS(v, m));
+	return 0;
+}
+
+/* fastai's "minimum": a tenth of the learning rate of the lowest loss,
+ * which sits just before the divergence. */
+static int
+suggest_minimum(const struct view *v, double div, cJSON *o)
+{
+	long m;
+
+	if ((m = loss_minimum(v, o)) < 0)
+		return 1;
+	add_bounds(o, LR(v, m) / 10.0, div);
+	cJSON_AddNumberToObject(o, "minimum_lr", LR(v, m));
+	cJSON_AddNumberToObject(o, "minimum_smooth_loss", LOSS(v, m));
+	return 0;
+}
+
+/* The steepest fall of the smoothed loss against ln(lr), up to its
+ * minimum (past it the curve diverges).  Each slope spans `half` rows
+ * either side, a fiftieth of the curve, so one noisy step cannot win. */
+static int
+suggest_steep(const struct view *v, double div, cJSON *o)
+{
+	long m, steepest = -1, half;
 	double slope = 0.0;
 
-	loss_window(c, &lo, &hi);
-	if ((m = loss_minimum(c, lo, hi, o)) < 0)
+	if ((m = loss_minimum(v, o)) < 0)
 		return 1;
-	/* Slope of the smoothed loss against ln(lr), up to the minimum:
-	 * past it the curve is diverging, not learning. */
-	for (long i = lo; i < m; i++) {
-		double dx = log(c->lr[i + 1]) - log(c->lr[i]);
-		double s;
+	half = v->n / 50 > 1 ? v->n / 50 : 1;
+	for (long k = 0; k < m; k++) {
+		long a = k - half > 0 ? k - half : 0;
+		long b = k + half < m ? k + half : m;
+		double dx = log(LR(v, b)) - log(LR(v, a)), s;
 
 		if (!(dx > 0.0))
 			continue;
-		s = (c->smooth[i + 1] - c->smooth[i]) / dx;
+		s = (LOSS(v, b) - LOSS(v, a)) / dx;
 		if (s < slope) {
 			slope = s;
-			steepest = i;
+			steepest = k;
 		}
 	}
 	if (steepest < 0)
 		return refuse(o, "the smoothed loss never falls as the lr "
-		    "grows (lines %ld-%ld)", c->line[lo], c->line[m]);
-	add_bounds(o, c->lr[steepest], div);
-	cJSON_AddNumberToObject(o, "steepest_lr", c->lr[steepest]);
+		    "grows (lines %ld-%ld)", LINE(v, 0), LINE(v, m));
+	add_bounds(o, LR(v, steepest), div);
+	cJSON_AddNumberToObject(o, "steepest_lr", LR(v, steepest));
 	cJSON_AddNumberToObject(o, "slope", slope);
+	return 0;
+}
+
+/* fastai's "valley": the longest stretch over which the smoothed loss
+ * keeps falling (its longest decreasing subsequence, found in
+ * O(n log n)), and the learning rate half-way along it. */
+static int
+suggest_valley(const struct view *v, double div, cJSON *o)
+{
+	long *tail = malloc((size_t)v->n * sizeof(long));	/* by length */
+	long *prev = malloc((size_t)v->n * sizeof(long));
+	long len = 0, first, last, mid;
+
+	if (tail == NULL || prev == NULL) {
+		free(tail);
+		free(prev);
+		return sc_fail("out of memory");
+	}
+	if (loss_minimum(v, o) < 0) {
+		free(tail);
+		free(prev);
+		return 1;
+	}
+	/* tail[j]: the row ending the best decreasing run of length j + 1
+	 * found so far, kept so that its loss is as high as possible. */
+	for (long k = 0; k < v->n; k++) {
+		long a = 0, b = len;
+
+		while (a < b) {
+			long h = (a + b) / 2;
+
+			if (LOSS(v, tail[h]) > LOSS(v, k))
+				a = h + 1;
+			else
+				b = h;
+		}
+		prev[k] = a > 0 ? tail[a - 1] : -1;
+		tail[a] = k;
+		if (a == len)
+			len++;
+	}
+	if (len < 3) {
+		free(tail);
+		free(prev);
+		return refuse(o, "no stretch of falling loss longer than %ld "
+		    "rows", len);
+	}
+	last = tail[len - 1];
+	first = last;
+	for (long k = last; k >= 0; k = prev[k])
+		first = k;
+	mid = first + (last - first) / 2;
+	free(tail);
+	free(prev);
+	add_bounds(o, LR(v, mid), div);
+	cJSON_AddNumberToObject(o, "valley_lr", LR(v, mid));
+	cJSON_AddNumberToObject(o, "valley_start_lr", LR(v, first));
+	cJSON_AddNumberToObject(o, "valley_end_lr", LR(v, last));
+	return 0;
+}
+
+static const char *const methods[] = {
+	"peak", "valley", "steep", "minimum", NULL,
+};
+
+static int
+run_method(const char *method, const struct view *v, long lo, long hi,
+    double div, cJSON *o)
+{
+	if (strcmp(method, "peak") == 0)
+		return suggest_peak(v, lo, hi, div, o);
+	if (strcmp(method, "steep") == 0)
+		return suggest_steep(v, div, o);
+	if (strcmp(method, "minimum") == 0)
+		return suggest_minimum(v, div, o);
+	return suggest_valley(v, div, o);
+}
+
+/* Every method, each in its own object under "methods"; the bounds at
+ * the top come from the first that answers, in the order of methods[]. */
+static int
+run_all(const struct view *v, long lo, long hi, double div, cJSON *o)
+{
+	cJSON *each = cJSON_AddObjectToObject(o, "methods");
+	const char *chosen = NULL;
+
+	if (each == NULL)
+		return sc_fail("out of memory");
+	for (int i = 0; methods[i] != NULL; i++) {
+		cJSON *r = cJSON_AddObjectToObject(each, methods[i]);
+		int rc;
+
+		if (r == NULL)
+			return sc_fail("out of memory");
+		rc = run_method(methods[i], v, lo, hi, div, r);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && chosen == NULL) {
+			chosen = methods[i];
+			add_bounds(o, cJSON_GetObjectItem(r, "max_lr")
+			    ->valuedouble, div);
+		}
+	}
+	if (chosen == NULL)
+		return refuse(o, "no method could make a suggestion: see "
+		    "each one's reason");
+	cJSON_AddStringToObject(o, "chosen", chosen);
+	return 0;
+}
+
+int
+sc_suggest_method_known(const char *method)
+{
+	if (strcmp(method, "all") == 0)
+		return 1;
+	for (int i = 0; methods[i] != NULL; i++)
+		if (strcmp(method, methods[i]) == 0)
+			return 1;
 	return 0;
 }
 
@@ -283,10 +439,14 @@ sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *opts,
 {
 	long skip_start = opts->skip_start, skip_end = opts->skip_end;
 	long lo, hi;
+	struct view v;
 	cJSON *o;
 	int rc;
 
 	*out = NULL;
+	if (!sc_suggest_method_known(opts->method))
+		return sc_fail_usage("--method: unknown method '%s' (known: "
+		    "peak, valley, steep, minimum, all)", opts->method);
 	if (skip_start < 0)
 		skip_start = c->n / 10;
 	if (skip_end < 0)
@@ -298,18 +458,22 @@ sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *opts,
 		    "start and %ld at the end: at least 5 are needed",
 		    c->n, hi - lo > 0 ? hi - lo : 0, skip_start, skip_end);
 
+	if (make_view(&v, c, lo, hi) < 0)
+		return -1;
 	o = cJSON_CreateObject();
-	if (o == NULL)
+	if (o == NULL) {
+		free(v.row);
 		return sc_fail("out of memory");
+	}
 	cJSON_AddStringToObject(o, "method", opts->method);
-	if (strcmp(opts->method, "peak") == 0) {
-		rc = suggest_peak(c, lo, hi, opts->div, o);
-	} else if (strcmp(opts->method, "steep") == 0) {
-		rc = suggest_steep(c, lo, hi, opts->div, o);
-	} else {
+	if (strcmp(opts->method, "all") == 0)
+		rc = run_all(&v, lo, hi, opts->div, o);
+	else
+		rc = run_method(opts->method, &v, lo, hi, opts->div, o);
+	free(v.row);
+	if (rc < 0) {
 		cJSON_Delete(o);
-		return sc_fail("--method: unknown method '%s' (known: peak, "
-		    "steep)", opts->method);
+		return -1;
 	}
 	cJSON_AddNumberToObject(o, "rows", (double)c->n);
 	cJSON_AddNumberToObject(o, "skip_start", (double)skip_start);

@@ -30,7 +30,7 @@ int sc_curve_load(const char *path, double beta, struct sc_curve *c);
 void sc_curve_free(struct sc_curve *c);
 
 struct sc_suggest_opts {
-	const char *method;	/* "peak" or "steep" */
+	const char *method;	/* peak, valley, steep, minimum or all */
 	double div;		/* min_lr = max_lr / div */
 	long skip_start;	/* rows dropped at the start; -1: 10 % */
 	long skip_end;		/* rows dropped at the end; -1: 5 */
@@ -42,6 +42,9 @@ struct sc_suggest_opts {
  * rows).  *out is the caller's to cJSON_Delete. */
 int sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *o,
     struct cJSON **out);
+
+/* Whether method names one of the methods (or "all"). */
+int sc_suggest_method_known(const char *method);
 
 /* Read a bounds JSON ("-" for standard input): max_lr is required,
  * min_lr is optional (*min_lr is left alone when absent).  A bounds file

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/resource.h>
 
 #include "sc_blas.h"
 #include "sc_error.h"
@@ -69,8 +69,11 @@ sc_train_option(struct sc_train_config *c, const char *name,
 	if (strcmp(name, "model") == 0)
 		return copy_text(c->model_name, sizeof(c->model_name), name,
 		    arg);
-	if (strcmp(name, "hidden") == 0)
+	if (strcmp(name, "hidden") == 0) {
+		if (*arg == '\0')
+			return sc_fail_usage("--hidden: no widths given");
 		return copy_text(c->hidden, sizeof(c->hidden), name, arg);
+	}
 	if (strcmp(name, "batch") == 0)
 		return sc_opt_int("--batch", arg, 1, 1 << 20, &c->batch);
 	if (strcmp(name, "seed") == 0)
@@ -123,7 +126,7 @@ sc_train_config_json(const struct sc_train_config *c,
 	}
 	cJSON_AddNumberToObject(o, "batch", c->batch);
 	cJSON_AddNumberToObject(o, "seed", (double)c->seed);
-	cJSON_AddNumberToObject(o, "threads", sc_blas_threads());
+	cJSON_AddNumberToObject(o, "threads", sc_threads());
 	cJSON_AddStringToObject(o, "blas_core", sc_blas_core());
 	cJSON_AddNumberToObject(o, "weight_decay", c->weight_decay);
 	cJSON_AddBoolToObject(o, "nesterov", c->nesterov);
@@ -225,15 +228,16 @@ sc_trainer_free(struct sc_trainer *tr)
 	free(tr);
 }
 
-void
-sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
-    struct sc_step *out)
+/* Draw the next batch of the data order into tr->x and tr->y; returns
+ * its size. */
+static int
+next_batch(struct sc_trainer *tr)
 {
 	struct sc_model *m = tr->model;
-	long k = tr->update % tr->steps_per_epoch;
+	long k = tr->batches % tr->steps_per_epoch;
 	long first = k * tr->cfg.batch;
 	int n = tr->cfg.batch;
-	const float *logits;
+	double t0 = m->profile ? sc_seconds() : 0.0;
 
 	/* Each epoch sees the training set in a fresh order. */
 	if (k == 0)
@@ -242,17 +246,101 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 		n = (int)(tr->data.train.n - first);
 	sc_data_gather(&tr->data, &tr->data.train, tr->order + first, n,
 	    tr->x, tr->y, &tr->cfg.augment, &tr->rng);
+	tr->batches++;
+	if (m->profile)
+		tr->gather_seconds += sc_seconds() - t0;
+	return n;
+}
 
+void
+sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
+    int accumulate, struct sc_step *out)
+{
+	struct sc_model *m = tr->model;
+	double loss_sum = 0.0, t0;
+
+	memset(out, 0, sizeof(*out));
 	sc_model_zero_grad(m);
-	logits = sc_model_forward(m, tr->x, n, 1);
-	out->loss = sc_softmax_xent(logits, tr->y, n, m->n_classes,
-	    tr->dlogits, &out->n_correct);
-	out->n = n;
-	sc_model_backward(m, tr->x, tr->dlogits, n);
+	for (int a = 0; a < accumulate; a++) {
+		int n = next_batch(tr), correct;
+		const float *logits = sc_model_forward(m, tr->x, n, 1);
+		size_t len = (size_t)n * m->n_classes;
 
+		loss_sum += sc_softmax_xent(logits, tr->y, n, m->n_classes,
+		    tr->dlogits, &correct) * n;
+		/* Gradients of the batches add up; each is scaled to its
+		 * share of the update's mean. */
+		if (accumulate > 1)
+			for (size_t j = 0; j < len; j++)
+				tr->dlogits[j] /= (float)accumulate;
+		sc_model_backward(m, tr->x, tr->dlogits, n);
+		out->n += n;
+		out->n_correct += correct;
+	}
+	out->loss = loss_sum / out->n;
+
+	t0 = m->profile ? sc_seconds() : 0.0;
 	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
 	    lr, momentum);
+	if (m->profile)
+		tr->update_seconds += sc_seconds() - t0;
 	tr->update++;
+}
+
+int
+sc_estimator_init(struct sc_lr_estimator *e, size_t n_theta, long every)
+{
+	memset(e, 0, sizeof(*e));
+	e->every = every;
+	e->n = n_theta;
+	e->value = NAN;
+	e->snap[0] = malloc(n_theta * sizeof(float));
+	e->snap[1] = malloc(n_theta * sizeof(float));
+	if (e->snap[0] == NULL || e->snap[1] == NULL) {
+		sc_estimator_free(e);
+		return sc_fail("out of memory for the weight snapshots");
+	}
+	return 0;
+}
+
+void
+sc_estimator_free(struct sc_lr_estimator *e)
+{
+	free(e->snap[0]);
+	free(e->snap[1]);
+	e->snap[0] = e->snap[1] = NULL;
+}
+
+void
+sc_estimator_observe(struct sc_lr_estimator *e, long update,
+    const float *theta, double lr)
+{
+	const float *t1 = e->snap[0], *t2 = e->snap[1];
+	double step = 0.0, bend = 0.0, estimate;
+	float *oldest;
+
+	if ((update + 1) % e->every != 0)
+		return;
+	if (e->n_snaps == 2) {
+		for (size_t j = 0; j < e->n; j++) {
+			step += fabs((double)t2[j] - t1[j]);
+			bend += fabs(2.0 * t2[j] - t1[j] - theta[j]);
+		}
+		if (bend > 0.0) {
+			estimate = e->every * lr * step / bend;
+			e->value = isnan(e->value) ? estimate :
+			    0.9 * e->value + 0.1 * estimate;
+		}
+	}
+	/* The oldest snapshot makes room for this one. */
+	oldest = e->snap[0];
+	if (e->n_snaps < 2) {
+		memcpy(e->snap[e->n_snaps++], theta, e->n * sizeof(float));
+		return;
+	}
+	e->snap[0] = e->snap[1];
+	e->snap[1] = oldest;
+	memcpy(oldest, theta, e->n * sizeof(float));
 }
 
 void
@@ -287,14 +375,6 @@ sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
 	*acc = (double)correct / n;
 }
 
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int
 sc_train_run(struct sc_trainer *tr, long n, const double *lr,
@@ -304,23 +384,32 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 	double loss_sum = 0.0, t_train = 0.0, t_epoch = 0.0;
 	long correct = 0, seen = 0, samples = 0;
 	int log_every = tr->cfg.log_every > 0 ? tr->cfg.log_every : 1;
+	struct sc_lr_estimator est = { 0 };
+	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (tr->cfg.estimate_every > 0 && sc_estimator_init(&est,
+	    tr->model->n_theta, tr->cfg.estimate_every) < 0)
+		return -1;
 	for (long i = 0; i < n; i++) {
 		double mom = momentum != NULL ? momentum[i] : tr->cfg.momentum;
 		int epoch_end = (i + 1) % tr->steps_per_epoch == 0;
 		struct sc_log_row row;
 		struct sc_step st;
-		double t0 = now(), dt;
+		double t0 = sc_seconds(), dt;
 
-		sc_trainer_step(tr, (float)lr[i], (float)mom, &st);
-		dt = now() - t0;
+		sc_trainer_step(tr, (float)lr[i], (float)mom, 1, &st);
+		dt = sc_seconds() - t0;
 		t_train += dt;
 		t_epoch += dt;
 		samples += st.n;
-		if (!isfinite(st.loss))
-			return sc_fail("update %ld: training loss is %g at "
-			    "lr %g: the run diverged", i, st.loss, lr[i]);
+		if (!isfinite(st.loss)) {
+			rc = sc_fail("update %ld: training loss is %g at lr "
+			    "%g: the run diverged", i, st.loss, lr[i]);
+			break;
+		}
+		if (tr->cfg.estimate_every > 0)
+			sc_estimator_observe(&est, i, tr->model->theta, lr[i]);
 		loss_sum += st.loss * st.n;
 		correct += st.n_correct;
 		seen += st.n;
@@ -336,6 +425,8 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		row.momentum = mom;
 		row.loss = loss_sum / seen;
 		row.acc = (double)correct / seen;
+		row.lr_estimate = tr->cfg.estimate_every > 0 ? est.value :
+		    NAN;
 		if (epoch_end || i == n - 1) {
 			sc_trainer_score(tr, &tr->data.test, NULL, 0,
 			    &row.val_loss, &row.val_acc);
@@ -347,14 +438,25 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 				    row.val_loss, row.val_acc, t_epoch);
 			t_epoch = 0.0;
 		}
-		if (hooks->on_row(hooks->ctx, &row) != 0)
-			return -1;
+		if (hooks->on_row(hooks->ctx, &row) != 0) {
+			rc = -1;
+			break;
+		}
 		loss_sum = 0.0;
 		correct = seen = 0;
 	}
+	sc_estimator_free(&est);
+	if (rc < 0)
+		return -1;
 	res->updates = n;
 	res->samples = samples;
 	res->train_seconds = t_train;
 	res->samples_per_sec = t_train > 0.0 ? samples / t_train : 0.0;
+	{
+		struct rusage ru;
+
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			res->peak_rss_mb = ru.ru_maxrss / 1024.0;
+	}
 	return 0;
 }

@@ -33,6 +33,8 @@ struct sc_train_config {
 	int drop_last;			/* skip each epoch's partial batch */
 	double momentum;		/* when the schedule gives none */
 	int log_every;			/* training CSV row every k updates */
+	long estimate_every;		/* secant LR estimate every k
+					 * updates; 0: none */
 };
 
 /* The defaults every tool starts from. */
@@ -60,6 +62,10 @@ struct sc_trainer {
 	struct sc_rng rng;		/* data order */
 	long steps_per_epoch;
 	long update;			/* updates done */
+	long batches;			/* batches drawn (several an update
+					 * when gradients accumulate) */
+	double gather_seconds;		/* with model->profile: drawing */
+	double update_seconds;		/* batches, and the SGD updates */
 
 	uint32_t *order;		/* this epoch's sample order */
 	uint32_t *eval_idx;		/* scratch indices for scoring */
@@ -74,15 +80,37 @@ struct sc_trainer *sc_trainer_create(const struct sc_train_config *cfg);
 void sc_trainer_free(struct sc_trainer *tr);
 
 struct sc_step {
-	double loss;		/* mean over the batch, before the update */
-	int n;			/* samples in the batch */
+	double loss;		/* mean over the samples, before the update */
+	int n;			/* samples used */
 	int n_correct;
 };
 
-/* One parameter update on the next batch of the data order, at the given
- * learning rate and momentum. */
+/* One parameter update at the given learning rate and momentum, from the
+ * gradient of the next `accumulate` batches of the data order (their
+ * mean loss, as one batch of all their samples would give). */
 void sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
-    struct sc_step *out);
+    int accumulate, struct sc_step *out);
+
+/* Smith and Topin's secant estimate of the optimal learning rate: from
+ * weight snapshots theta1, theta2, theta3 taken `every` updates apart,
+ *   every * lr * sum |theta2 - theta1| / sum |2 theta2 - theta1 - theta3|
+ * summed over all parameters, smoothed by an EMA weighing each new
+ * estimate 0.1. */
+struct sc_lr_estimator {
+	long every;
+	size_t n;
+	float *snap[2];		/* the two latest snapshots */
+	int n_snaps;
+	double value;		/* NaN until the first estimate */
+};
+
+int sc_estimator_init(struct sc_lr_estimator *e, size_t n_theta,
+    long every);
+void sc_estimator_free(struct sc_lr_estimator *e);
+
+/* After update number `update` (from 0) made with learning rate lr. */
+void sc_estimator_observe(struct sc_lr_estimator *e, long update,
+    const float *theta, double lr);
 
 /* Score samples idx[0..n-1] of a split (all of it when idx is NULL) in
  * eval mode: mean loss and accuracy in 0..1. */
@@ -97,6 +125,7 @@ struct sc_log_row {
 	double loss, acc;	/* means since the previous row */
 	int scored;		/* val_* hold the test set's score */
 	double val_loss, val_acc;
+	double lr_estimate;	/* NaN until there is one, or when off */
 };
 
 struct sc_train_hooks {
@@ -116,6 +145,7 @@ struct sc_train_result {
 	double train_seconds;
 	long updates;
 	long samples;
+	double peak_rss_mb;		/* the process's, at the end */
 };
 
 /* Train for n updates with lr[i] and momentum[i] (momentum NULL: the
@@ -142,6 +172,9 @@ struct sc_range_config {
 	int no_stop;
 	long eval_every;	/* 0: never */
 	int eval_size;		/* test samples scored each time */
+	int accumulate;		/* batches per update */
+	long estimate_every;	/* secant LR estimate every k updates; 0:
+				 * none */
 };
 
 struct sc_range_row {
@@ -149,6 +182,7 @@ struct sc_range_row {
 	double lr, loss, smooth_loss, acc;
 	int scored;
 	double val_loss, val_acc;
+	double lr_estimate;	/* NaN until there is one */
 };
 
 /* Learning rate of update i of a sweep; exact at both ends. */

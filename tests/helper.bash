@@ -88,7 +88,7 @@ assert_no_file() {
 	fi
 }
 
-# No temporary output (name.tmpXXXXXX) was left behind in the directory.
+# No temporary output (.name.tmpXXXXXX) was left behind in the directory.
 assert_no_temp_files() {
 	local left
 

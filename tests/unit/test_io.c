@@ -163,7 +163,7 @@ test_model_file(void)
 
 	/* Flip one byte of a parameter: the checksum must catch it. */
 	f = fopen(p, "r+b");
-	fseek(f, -9, SEEK_END);
+	fseek(f, -17, SEEK_END);
 	fputc(0x5a, f);
 	fclose(f);
 	CHECK(sc_ckpt_load(p, b, NULL) < 0);
@@ -337,6 +337,108 @@ test_suggest(void)
 	CHECK(strstr(sc_error(), "at least 5") != NULL);
 }
 
+/* The crafted curves every method is tried on. */
+static double noise_amp, shift;
+static int spike_row = -1, nan_row = -1, row_no;
+
+static double
+shaped_loss(double lr)
+{
+	static struct sc_rng rng;
+	double v;
+
+	if (row_no == 0)
+		sc_rng_seed(&rng, 99);
+	v = clean_loss(lr) + shift + noise_amp * sc_rng_normal(&rng);
+	if (row_no == spike_row)
+		v = shift + 0.01;		/* a lucky batch */
+	if (row_no == nan_row)
+		v = NAN;
+	row_no++;
+	return v;
+}
+
+static void
+curve(const char *p, double noise, double offset, int spike, int nan)
+{
+	noise_amp = noise, shift = offset, spike_row = spike, nan_row = nan;
+	row_no = 0;
+	write_curve(p, 300, shaped_loss, 0, NULL);
+}
+
+/* Each method answers inside [lo, hi] on the curve in p. */
+static void
+expect_all(const char *p, const char *what)
+{
+	static const struct { const char *m; double lo, hi; } want[] = {
+		{ "peak", 0.3, 3.0 },		/* the lowest loss */
+		{ "minimum", 0.03, 0.3 },	/* a tenth of it */
+		{ "steep", 0.03, 0.3 },		/* the sigmoid's middle */
+		{ "valley", 0.01, 1.0 },
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
+		cJSON *o = NULL;
+		double lr;
+
+		if (!CHECK(suggest(p, want[i].m, &o) == 0)) {
+			fprintf(stderr, "  %s, %s: %s\n", what, want[i].m,
+			    o != NULL ? cJSON_PrintUnformatted(o) : sc_error());
+			cJSON_Delete(o);
+			continue;
+		}
+		lr = cJSON_GetObjectItem(o, "max_lr")->valuedouble;
+		if (!CHECK(lr >= want[i].lo && lr <= want[i].hi))
+			fprintf(stderr, "  %s, %s: max_lr %g\n", what,
+			    want[i].m, lr);
+		cJSON_Delete(o);
+	}
+}
+
+static void
+test_crafted_curves(void)
+{
+	const char *p = path_in("crafted.csv");
+	static const char *const all[] = { "peak", "minimum", "steep",
+		"valley" };
+	cJSON *o = NULL;
+
+	curve(p, 0.0, 0.0, -1, -1);
+	expect_all(p, "clean");
+	curve(p, 0.15, 0.0, -1, -1);
+	expect_all(p, "noisy");
+	curve(p, 0.0, -10.0, -1, -1);
+	expect_all(p, "all negative");
+	curve(p, 0.0, 0.0, 40, -1);
+	expect_all(p, "early spike");
+	curve(p, 0.05, 0.0, -1, 150);
+	expect_all(p, "NaN in the middle");
+
+	/* A curve that never falls: every method refuses, and so does
+	 * "all", with a reason each. */
+	write_curve(p, 200, rising_loss, 0, NULL);
+	for (size_t i = 0; i < 4; i++) {
+		CHECK(suggest(p, all[i], &o) == 1);
+		CHECK(cJSON_GetObjectItem(o, "reason") != NULL);
+		CHECK(cJSON_GetObjectItem(o, "max_lr") == NULL);
+		cJSON_Delete(o);
+	}
+	CHECK(suggest(p, "all", &o) == 1);
+	CHECK(cJSON_GetObjectItem(o, "max_lr") == NULL);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o,
+	    "methods"), "valley"), "reason") != NULL);
+	cJSON_Delete(o);
+
+	/* "all" reports each method and takes its bounds from peak. */
+	curve(p, 0.0, 0.0, -1, -1);
+	CHECK(suggest(p, "all", &o) == 0);
+	CHECK(strcmp(cJSON_GetObjectItem(o, "chosen")->valuestring, "peak")
+	    == 0);
+	CHECK(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o,
+	    "methods"), "steep"), "steepest_lr") != NULL);
+	cJSON_Delete(o);
+}
+
 int
 main(void)
 {
@@ -352,6 +454,7 @@ main(void)
 	test_outputs();
 	test_rng();
 	test_suggest();
+	test_crafted_curves();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "test_io: could not remove %s\n", dir);

@@ -55,6 +55,7 @@ rig_setup(struct rig *g, struct sc_layer *l, int n, int train,
 
 	memset(g, 0, sizeof(*g));
 	g->l = l, g->n = n, g->train = train;
+	l->max_batch = n;
 	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
 	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
 	l->state = zeros(l->n_state);
@@ -274,7 +275,7 @@ test_bn_running_stats(void)
 {
 	struct sc_shape s = { 1, 1, 2 };
 	struct sc_layer l;
-	float w = 1.0f, b = 0.0f, state[2], priv[2];
+	float w = 1.0f, b = 0.0f, state[2], priv[64];
 	float x[4] = { 1.0f, 3.0f, 5.0f, 7.0f }, y[4];
 	const float *in[1] = { x };
 
@@ -444,6 +445,53 @@ test_spec_errors(void)
 	CHECK(sc_model_spec_parse(&spec, "vgg", NULL) < 0);
 }
 
+/* A ResNet's gradients with two threads agree with one thread's, and
+ * two runs with two threads agree bit for bit. */
+static void
+test_threads(void)
+{
+	struct sc_model_spec spec;
+	struct sc_shape in = { 1, 8, 8 };
+	struct sc_model *m[2];
+	float *grad[3], x[6 * 64], d[6 * 10];
+	uint8_t y[6] = { 0, 1, 2, 3, 4, 5 };
+	double worst = 0.0;
+
+	sc_model_spec_parse(&spec, "resnet8", NULL);
+	for (int k = 0; k < 3; k++) {
+		struct sc_rng rng;
+		struct sc_model *mk;
+
+		sc_blas_init(k == 0 ? 1 : 2);
+		mk = m[k < 2 ? k : 1] = k < 2 ? sc_model_create(&spec, in, 10,
+		    6) : m[1];
+		if (!CHECK(mk != NULL))
+			return;
+		sc_rng_seed(&rng, 5);
+		sc_model_init(mk, &rng);
+		fill(&rng, x, 6 * 64, 1.0);
+		sc_model_zero_grad(mk);
+		sc_softmax_xent(sc_model_forward(mk, x, 6, 1), y, 6, 10, d,
+		    NULL);
+		sc_model_backward(mk, x, d, 6);
+		grad[k] = malloc(mk->n_theta * sizeof(float));
+		memcpy(grad[k], mk->grad, mk->n_theta * sizeof(float));
+	}
+	for (size_t i = 0; i < m[0]->n_theta; i++) {
+		double e = fabs(grad[0][i] - grad[1][i]) /
+		    (1e-3 + fabs(grad[0][i]));
+
+		worst = e > worst ? e : worst;
+	}
+	CHECK(worst < 1e-3);
+	CHECK(memcmp(grad[1], grad[2], m[1]->n_theta * sizeof(float)) == 0);
+	for (int k = 0; k < 3; k++)
+		free(grad[k]);
+	sc_model_free(m[0]);
+	sc_model_free(m[1]);
+	sc_blas_init(1);
+}
+
 int
 main(void)
 {
@@ -462,5 +510,6 @@ main(void)
 	test_sgd_by_hand();
 	test_init_is_seeded();
 	test_spec_errors();
+	test_threads();
 	return check_report("test_nn");
 }
