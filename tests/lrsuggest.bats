@@ -189,3 +189,30 @@ small_range_test() {
 	[ "$status" -eq 0 ]
 	jq -e '.source == "smooth_loss" and .min_lr < .max_lr' <<<"$output"
 }
+
+@test "lrsuggest --method all reports every method and takes peak's bounds" {
+	lrtest "${SMALL[@]}" --iters 150 --max-lr 1 --eval-every 10 -q \
+	    -o range.csv
+	run --separate-stderr lrsuggest --method all range.csv
+	[ "$status" -eq 0 ]
+	jq -e '.chosen == "peak" and .max_lr == .methods.peak.max_lr' \
+	    <<<"$output"
+	jq -e '.methods | has("valley") and has("steep") and has("minimum")' \
+	    <<<"$output"
+}
+
+@test "lrsuggest valley and minimum answer on a real curve" {
+	lrtest "${SMALL[@]}" --iters 150 --max-lr 1 --eval-every 0 -q \
+	    -o range.csv
+	for m in valley minimum; do
+		run --separate-stderr lrsuggest --method "$m" range.csv
+		[ "$status" -eq 0 ]
+		jq -e ".method == \"$m\" and .min_lr < .max_lr" <<<"$output"
+	done
+}
+
+@test "lrsuggest --method all on a curve that never falls refuses with a reason" {
+	run --separate-stderr lrsuggest --method all "$FIXTURES/curve-rising.csv"
+	[ "$status" -eq 1 ]
+	jq -e 'has("reason") and (has("max_lr") | not)' <<<"$output"
+}

@@ -187,3 +187,47 @@ RANGE_HEADER="iter,lr,loss,smooth_loss,acc,val_loss,val_acc"
 	[ "$status" -eq 1 ]
 	grep -q 'write failed' <<<"$stderr"
 }
+
+@test "lrtest --epochs runs one epoch's updates, --accumulate dividing them" {
+	run --separate-stderr lrtest --hidden 16 --batch 600 --threads 1 \
+	    --epochs 1 --accumulate 4 --max-lr 0.05 --no-stop --eval-every 0
+	[ "$status" -eq 0 ]
+	# 60000 / 600 = 100 batches, 4 to an update: 25 rows
+	[ "${#lines[@]}" -eq 26 ]
+}
+
+@test "lrtest refuses --iters together with --epochs" {
+	run --separate-stderr lrtest --iters 10 --epochs 1
+	[ "$status" -eq 2 ]
+	grep -q -- "--iters" <<<"$stderr"
+}
+
+@test "lrtest --init starts from a saved model and leaves the file as it was" {
+	clrgen --max-lr 0.1 --iters 50 -o s.csv
+	train "${SMALL[@]}" --schedule s.csv --save m.model -q -o /dev/null
+	sum=$(cksum <m.model)
+	run --separate-stderr lrtest "${SMALL[@]}" --init m.model --iters 20 \
+	    --max-lr 0.1 --eval-every 0
+	[ "$status" -eq 0 ]
+	[ "$(cksum <m.model)" = "$sum" ]
+	# A trained start: the first loss is far below ln(10) = 2.30.
+	awk -F, 'NR == 2 && $3 < 1.5 { ok = 1 } END { exit !ok }' \
+	    <<<"$output"
+}
+
+@test "lrtest --init refuses a model of another shape, naming the file" {
+	clrgen --max-lr 0.1 --iters 10 -o s.csv
+	train "${SMALL[@]}" --schedule s.csv --save m.model -q -o /dev/null
+	run --separate-stderr lrtest --hidden 16 --init m.model --iters 10
+	[ "$status" -eq 1 ]
+	grep -q "m.model" <<<"$stderr"
+}
+
+@test "lrtest --estimate-lr adds the lr_estimate column" {
+	run --separate-stderr lrtest "${SMALL[@]}" --iters 40 --max-lr 0.2 \
+	    --estimate-lr 5 --eval-every 0
+	[ "$status" -eq 0 ]
+	assert_header "iter,lr,loss,smooth_loss,acc,val_loss,val_acc,lr_estimate"
+	[ -z "$(csv_field /dev/stdin lr_estimate 5 <<<"$output")" ]
+	awk -F, 'NR == 41 && $8 > 0 { ok = 1 } END { exit !ok }' <<<"$output"
+}

@@ -395,3 +395,12 @@ make_schedule() {
 	grep -q '938' <<<"$stderr"
 	assert_no_file log.csv
 }
+
+@test "train --estimate-lr logs the secant estimate of the optimal LR" {
+	make_schedule 60
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
+	    --estimate-lr 5
+	[ "$status" -eq 0 ]
+	assert_header "$TRAIN_HEADER,lr_estimate"
+	awk -F, 'END { exit !($9 > 0) }' <<<"$output"
+}
