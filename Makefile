@@ -8,34 +8,43 @@ MANDIR = $(PREFIX)/share/man
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp -fvect-cost-model=cheap -Ilib
-LDFLAGS += -fopenmp
+# What the code needs, whatever CFLAGS the user gives.
+ALL_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp \
+    -fvect-cost-model=cheap -Ilib $(CFLAGS)
+ALL_LDFLAGS = -fopenmp $(LDFLAGS)
 LDLIBS = -lcsv -lcjson -lz -lm -ldl
 
+# O is where the build goes: objects in $(O)/obj, programs in $(O)/bin.
+O ?= .
 TOOLS = lrtest lrsuggest clrgen train
 LIB_SRC = $(wildcard lib/*.c)
-LIB_OBJ = $(LIB_SRC:.c=.o)
-LIB = lib/libsuperconv.a
+LIB_OBJ = $(patsubst lib/%.c,$(O)/obj/%.o,$(LIB_SRC))
+LIB = $(O)/obj/libsuperconv.a
 UNIT_SRC = $(wildcard tests/unit/*.c)
-UNIT = $(UNIT_SRC:.c=)
+UNIT = $(patsubst tests/unit/%.c,$(O)/obj/%,$(UNIT_SRC))
 GP = $(wildcard scripts/*.gp)
 
-.PHONY: all check unit bats demo bench install uninstall clean deps
+SANITIZE_FLAGS = -O1 -g -fsanitize=address,undefined \
+    -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-all: $(addprefix bin/,$(TOOLS))
+.PHONY: all check unit bats demo bench install uninstall clean deps \
+    sanitize
+
+all: $(addprefix $(O)/bin/,$(TOOLS))
 
 $(LIB): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-lib/%.o: lib/%.c $(wildcard lib/*.h)
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(O)/obj/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(O)/obj
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-bin/%: cmd/%.c $(LIB)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+$(O)/bin/%: cmd/%.c cmd/tool.h $(LIB)
+	@mkdir -p $(O)/bin
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
-tests/unit/%: tests/unit/%.c $(LIB)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+$(O)/obj/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 deps:
 	scripts/install-deps
@@ -44,7 +53,7 @@ unit: $(UNIT)
 	@for t in $(UNIT); do echo "$$t"; $$t || exit 1; done
 
 bats: all
-	bats tests/*.bats
+	SUPERCONV_BIN=$(abspath $(O)/bin) bats tests/*.bats
 
 check: deps
 	$(MAKE) all $(UNIT)
@@ -54,12 +63,12 @@ demo: deps
 	$(MAKE) all
 	scripts/demo
 
-bin/sgemm-peak: scripts/sgemm-peak.c $(LIB)
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+$(O)/bin/sgemm-peak: scripts/sgemm-peak.c $(LIB)
+	@mkdir -p $(O)/bin
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
 bench: deps
-	$(MAKE) all bin/sgemm-peak
+	$(MAKE) all $(O)/bin/sgemm-peak
 	scripts/bench
 
 install: all
@@ -77,5 +86,11 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(addsuffix .1,$(TOOLS) lrplot))
 	rm -f $(DESTDIR)$(MANDIR)/man7/superconv.7
 
+# The whole suite again, built with AddressSanitizer and
+# UndefinedBehaviorSanitizer: any error they find fails the run.
+sanitize: deps
+	$(MAKE) O=build/sanitize CFLAGS="$(SANITIZE_FLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" all unit bats
+
 clean:
-	rm -rf bin demo-out $(LIB) $(LIB_OBJ) $(UNIT)
+	rm -rf bin obj build demo-out

@@ -14,6 +14,12 @@
 #ifndef SC_BLAS_H
 #define SC_BLAS_H
 
+/* The kernels split work between OpenMP threads; compiled without it
+ * they would silently do part of it. */
+#ifndef _OPENMP
+#error "superconv is built with OpenMP: compile with -fopenmp"
+#endif
+
 /* Load the backend and set the thread count (0: all cores).
  * Returns 0, or -1 with a message when the library cannot be loaded. */
 int sc_blas_init(int n_threads);

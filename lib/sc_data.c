@@ -271,9 +271,11 @@ append_cifar(struct sc_dataset *d, struct sc_split *s, const char *path)
 		uint8_t *dst = s->pixels + (s->n + r) * 3 * plane;
 
 		if (rec[0] >= d->n_classes) {
+			unsigned label = rec[0];
+
 			free(raw);
 			return sc_fail("%s: record %zu has label %u, outside "
-			    "0..9", path, r, rec[0]);
+			    "0..9", path, r, label);
 		}
 		s->labels[s->n + r] = rec[0];
 		for (size_t p = 0; p < plane; p++)

@@ -1,7 +1,8 @@
 # helper.bash - shared set-up of the command-line suites (`load helper`).
 #
 # Every test runs the tools of this source tree (bin/, built by
-# `make all`) in a fresh temporary directory of its own.
+# `make all`, or $SUPERCONV_BIN, as `make sanitize` sets it) in a fresh
+# temporary directory of its own.
 
 FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 
@@ -10,7 +11,7 @@ FIXTURES="$BATS_TEST_DIRNAME/fixtures"
 SMALL=(--hidden 32 --batch 64 --threads 1)
 
 setup() {
-	PATH="$BATS_TEST_DIRNAME/../bin:$PATH"
+	PATH="${SUPERCONV_BIN:-$BATS_TEST_DIRNAME/../bin}:$PATH"
 	export PATH
 	cd "$BATS_TEST_TMPDIR" || return 1
 }

@@ -455,7 +455,7 @@ test_threads(void)
 	struct sc_model *m[2];
 	float *grad[3], x[6 * 64], d[6 * 10];
 	uint8_t y[6] = { 0, 1, 2, 3, 4, 5 };
-	double worst = 0.0;
+	double worst = 0.0, scale = 1e-30;
 
 	sc_model_spec_parse(&spec, "resnet8", NULL);
 	for (int k = 0; k < 3; k++) {
@@ -477,13 +477,18 @@ test_threads(void)
 		grad[k] = malloc(mk->n_theta * sizeof(float));
 		memcpy(grad[k], mk->grad, mk->n_theta * sizeof(float));
 	}
+	/* Sums in another order differ by rounding: compare each element
+	 * to the size of the whole gradient. */
+	for (size_t i = 0; i < m[0]->n_theta; i++)
+		scale = fabs(grad[0][i]) > scale ? fabs(grad[0][i]) : scale;
 	for (size_t i = 0; i < m[0]->n_theta; i++) {
-		double e = fabs(grad[0][i] - grad[1][i]) /
-		    (1e-3 + fabs(grad[0][i]));
+		double e = fabs(grad[0][i] - grad[1][i]) / scale;
+
 
 		worst = e > worst ? e : worst;
 	}
-	CHECK(worst < 1e-3);
+	if (!CHECK(worst < 1e-4))
+		fprintf(stderr, "  threads: worst difference %g\n", worst);
 	CHECK(memcmp(grad[1], grad[2], m[1]->n_theta * sizeof(float)) == 0);
 	for (int k = 0; k < 3; k++)
 		free(grad[k]);
