@@ -321,8 +321,9 @@ suggest_steep(const struct view *v, double div, cJSON *o)
 static int
 suggest_valley(const struct view *v, double div, cJSON *o)
 {
-	long *tail = malloc((size_t)v->n * sizeof(long));	/* by length */
-	long *prev = malloc((size_t)v->n * sizeof(long));
+	size_t len_alloc = (size_t)(v->n > 0 ? v->n : 1) * sizeof(long);
+	long *tail = malloc(len_alloc);		/* by length */
+	long *prev = malloc(len_alloc);
 	long len = 0, first, last, mid;
 
 	if (tail == NULL || prev == NULL) {
