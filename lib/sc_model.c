@@ -630,21 +630,26 @@ sc_model_init(struct sc_model *m, struct sc_rng *rng)
 	sc_rng_seed(&m->rng, sc_rng_next(rng));
 }
 
+/* Forward flops of one sample through layer l (a multiply-add counts 2):
+ * n_w multiply-adds per output pixel of a convolution, per sample of a
+ * dense layer; the rest counted as free. */
+static double
+layer_flops(const struct sc_layer *l)
+{
+	if (strcmp(l->ops->kind, "conv") == 0)
+		return 2.0 * l->n_w * l->out.h * l->out.w;
+	if (strcmp(l->ops->kind, "dense") == 0)
+		return 2.0 * l->n_w;
+	return 0.0;
+}
+
 double
 sc_model_flops(const struct sc_model *m)
 {
 	double total = 0.0;
 
-	for (int i = 0; i < m->n_layers; i++) {
-		const struct sc_layer *l = &m->layers[i];
-
-		/* n_w multiply-adds per output pixel of a convolution (one
-		 * pixel for a dense layer). */
-		if (strcmp(l->ops->kind, "conv") == 0)
-			total += 2.0 * l->n_w * l->out.h * l->out.w;
-		else if (strcmp(l->ops->kind, "dense") == 0)
-			total += 2.0 * l->n_w;
-	}
+	for (int i = 0; i < m->n_layers; i++)
+		total += layer_flops(&m->layers[i]);
 	return total;
 }
 
@@ -658,16 +663,27 @@ sc_model_print_profile(const struct sc_model *m, void *stream)
 		fwd += m->fwd_seconds[i];
 		bwd += m->bwd_seconds[i];
 	}
-	fprintf(f, "%5s  %-10s %14s %10s %10s %6s\n", "layer", "kind",
-	    "output (c,h,w)", "forward s", "backward s", "share");
+	fprintf(f, "%5s  %-10s %14s %10s %10s %6s %9s %9s\n", "layer",
+	    "kind", "output (c,h,w)", "forward s", "backward s", "share",
+	    "fwd GF/s", "bwd GF/s");
 	for (int i = 0; i < m->n_layers; i++) {
 		const struct sc_layer *l = &m->layers[i];
 		double t = m->fwd_seconds[i] + m->bwd_seconds[i];
+		double fl = layer_flops(l);
+		/* The backward pass computes dW and, but for the first
+		 * layer, dx: one forward's work each. */
+		double bfl = fl * (i == 0 ? 1.0 : 2.0);
 
-		fprintf(f, "%5d  %-10s %4d,%4d,%4d %10.3f %10.3f %5.1f%%\n",
+		fprintf(f, "%5d  %-10s %4d,%4d,%4d %10.3f %10.3f %5.1f%%",
 		    i, l->ops->kind, l->out.c, l->out.h, l->out.w,
 		    m->fwd_seconds[i], m->bwd_seconds[i],
 		    fwd + bwd > 0.0 ? 100.0 * t / (fwd + bwd) : 0.0);
+		if (fl > 0.0 && m->fwd_seconds[i] > 0.0 &&
+		    m->bwd_seconds[i] > 0.0)
+			fprintf(f, " %9.1f %9.1f", fl * m->fwd_samples /
+			    m->fwd_seconds[i] / 1e9, bfl * m->bwd_samples /
+			    m->bwd_seconds[i] / 1e9);
+		fputc('\n', f);
 	}
 	fprintf(f, "%5s  %-10s %14s %10.3f %10.3f\n", "all", "", "", fwd,
 	    bwd);
@@ -694,6 +710,8 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 		if (m->profile)
 			m->fwd_seconds[i] += sc_seconds() - t0;
 	}
+	if (m->profile)
+		m->fwd_samples += n;
 	return m->acts[m->n_layers - 1];
 }
 
@@ -743,6 +761,8 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		}
 		if (m->profile)
 			m->bwd_seconds[i] += sc_seconds() - t0;
+		if (m->profile && i == 0)
+			m->bwd_samples += n;
 	}
 }
 

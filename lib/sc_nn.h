@@ -108,6 +108,7 @@ struct sc_model {
 
 	int profile;			/* time each layer's passes */
 	double fwd_seconds[SC_MAX_LAYERS], bwd_seconds[SC_MAX_LAYERS];
+	double fwd_samples, bwd_samples;	/* samples profiled */
 
 	float *acts[SC_MAX_LAYERS];	/* layer outputs, max_batch rows */
 	float *grads[SC_MAX_LAYERS];	/* d loss / d acts */
