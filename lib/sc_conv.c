@@ -130,15 +130,16 @@ col2im(const struct sc_layer *l, const float *col, int n, float *dx)
 	}
 }
 
+/* PyTorch's default: weights and biases uniform in +-1/sqrt(fan_in). */
 static void
 conv_init(struct sc_layer *l, struct sc_rng *rng)
 {
-	double bound = sqrt(6.0 / (double)patch_len(l));
+	double bound = 1.0 / sqrt((double)patch_len(l));
 
 	for (size_t j = 0; j < l->n_w; j++)
 		l->w[j] = (float)((2.0 * sc_rng_uniform(rng) - 1.0) * bound);
-	if (l->n_b > 0)
-		memset(l->b, 0, l->n_b * sizeof(float));
+	for (size_t j = 0; j < l->n_b; j++)
+		l->b[j] = (float)((2.0 * sc_rng_uniform(rng) - 1.0) * bound);
 }
 
 /* Floats of work memory one thread uses: patches and their gradient for
