@@ -28,16 +28,17 @@ sc_range_lr(const struct sc_range_config *rc, long i)
 
 /* The divergence rule: smooth has moved above best by more than
  * (factor - 1) times best's magnitude.  For a positive best this is
- * smooth > factor * best; written this way it keeps its meaning when
- * the losses are zero or negative. */
+ * smooth > factor * best, fastai's and pytorch-lr-finder's rule; written
+ * this way it keeps its meaning when the losses are negative, and a best
+ * of exactly 0 is measured against the first smoothed loss instead. */
 static int
-diverged(double smooth, double best, double factor)
+diverged(double smooth, double best, double first, double factor)
 {
-	double margin = (factor - 1.0) * fabs(best);
+	double scale = best != 0.0 ? fabs(best) : fabs(first);
 
-	if (margin == 0.0)
+	if (scale == 0.0)
 		return 0;
-	return smooth - best > margin;
+	return smooth - best > (factor - 1.0) * scale;
 }
 
 /* A fixed sample of the test set, the same for every row. */
@@ -62,7 +63,7 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
     void (*on_update)(void *ctx, long done, long total), void *ctx,
     char *stop_reason, size_t reason_len)
 {
-	double avg = 0.0, best = INFINITY, beta_pow = 1.0;
+	double avg = 0.0, best = INFINITY, first = 0.0, beta_pow = 1.0;
 	int eval_n = rc->eval_size;
 	uint32_t *sample = NULL;
 	struct sc_lr_estimator est = { 0 };
@@ -124,9 +125,11 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 			    row.loss);
 			break;
 		}
+		if (i == 0)
+			first = row.smooth_loss;
 		if (row.smooth_loss < best)
 			best = row.smooth_loss;
-		if (!rc->no_stop && diverged(row.smooth_loss, best,
+		if (!rc->no_stop && diverged(row.smooth_loss, best, first,
 		    rc->stop_factor)) {
 			snprintf(stop_reason, reason_len, "stopped at update "
 			    "%ld (lr %g): smoothed loss %g passed %g times "
