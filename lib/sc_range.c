@@ -31,8 +31,9 @@ sc_range_lr(const struct sc_range_config *rc, long i)
  * smooth > factor * best, fastai's and pytorch-lr-finder's rule; written
  * this way it keeps its meaning when the losses are negative, and a best
  * of exactly 0 is measured against the first smoothed loss instead. */
-static int
-diverged(double smooth, double best, double first, double factor)
+int
+sc_range_diverged(double smooth, double best, double first,
+    double factor)
 {
 	double scale = best != 0.0 ? fabs(best) : fabs(first);
 
@@ -129,7 +130,7 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 			first = row.smooth_loss;
 		if (row.smooth_loss < best)
 			best = row.smooth_loss;
-		if (!rc->no_stop && diverged(row.smooth_loss, best, first,
+		if (!rc->no_stop && sc_range_diverged(row.smooth_loss, best, first,
 		    rc->stop_factor)) {
 			snprintf(stop_reason, reason_len, "stopped at update "
 			    "%ld (lr %g): smoothed loss %g passed %g times "

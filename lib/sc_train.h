@@ -185,6 +185,12 @@ struct sc_range_row {
 	double lr_estimate;	/* NaN until there is one */
 };
 
+/* The range test's stop rule: whether a smoothed loss `smooth` has risen
+ * above the best so far by more than (factor - 1) times the best's
+ * magnitude (the first smoothed loss's when the best is 0). */
+int sc_range_diverged(double smooth, double best, double first,
+    double factor);
+
 /* Learning rate of update i of a sweep; exact at both ends. */
 double sc_range_lr(const struct sc_range_config *rc, long i);
 

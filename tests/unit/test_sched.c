@@ -970,6 +970,20 @@ test_write(void)
 	fclose(f);
 }
 
+/* The stop rule: 4x the best for positive losses, the same rise for
+ * negative ones, and the starting loss's scale for a best of 0. */
+static void
+test_stop_rule(void)
+{
+	CHECK(!sc_range_diverged(1.99, 0.5, 2.3, 4.0));
+	CHECK(sc_range_diverged(2.01, 0.5, 2.3, 4.0));
+	CHECK(!sc_range_diverged(-4.5, -6.0, -1.0, 4.0));  /* rose 1.5 */
+	CHECK(sc_range_diverged(12.5, -6.0, -1.0, 4.0));   /* rose 18.5 */
+	CHECK(!sc_range_diverged(6.0, 0.0, 2.3, 4.0));
+	CHECK(sc_range_diverged(7.0, 0.0, 2.3, 4.0));
+	CHECK(!sc_range_diverged(1e9, 0.0, 0.0, 4.0));
+}
+
 int
 main(void)
 {
@@ -998,5 +1012,6 @@ main(void)
 	test_fill();
 	test_format_row();
 	test_write();
+	test_stop_rule();
 	return check_report("test_sched");
 }
