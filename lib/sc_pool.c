@@ -1,11 +1,9 @@
 /*
  * Pooling on NHWC activations: max pooling (k x k windows, stride s, no
- * padding) and global average pooling ([n, h, w, c] -> [n, c]).
+ * padding; priv keeps the index of each maximum for the backward) and
+ * global average pooling ([n, h, w, c] -> [n, c]).
  */
-#include <omp.h>
 #include <string.h>
-
-#include "sc_blas.h"
 
 #include "sc_error.h"
 #include "sc_nn.h"
@@ -62,54 +60,39 @@ maxpool_backward(struct sc_layer *l, const float *const *x, const float *y,
 	for (int s = 0; s < n; s++) {
 		const float *img = x[0] + (size_t)s * H * W * C;
 		float *dimg = dx[0] + (size_t)s * H * W * C;
-		float *taken = l->priv + (size_t)omp_get_thread_num() * C;
 
 		memset(dimg, 0, (size_t)H * W * C * sizeof(float));
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ow++) {
 				size_t o = (((size_t)s * OH + oh) * OW + ow) *
 				    C;
-				const float *restrict top = y + o;
-				const float *restrict g = dy + o;
 
-				/* Visit the window in the forward pass's order;
-				 * `taken` marks the channels whose maximum was
-				 * found, so only the first equal input gets the
-				 * gradient. */
-				memset(taken, 0, C * sizeof(float));
-				for (int kh = 0; kh < K; kh++)
-					for (int kw = 0; kw < K; kw++) {
-						size_t i = ((size_t)(oh * S + kh) *
-						    W + ow * S + kw) * C;
-						const float *restrict v = img + i;
-						float *restrict d = dimg + i;
+				for (int c = 0; c < C; c++) {
+					int done = 0;
 
-						for (int c = 0; c < C; c++) {
-							float hit = (float)(v[c]
-							    == top[c]) *
-							    (1.0f - taken[c]);
+					for (int kh = 0; kh < K && !done; kh++)
+						for (int kw = 0; kw < K &&
+						    !done; kw++) {
+							size_t i = ((size_t)(oh *
+							    S + kh) * W +
+							    ow * S + kw) * C +
+							    c;
 
-							d[c] += hit * g[c];
-							taken[c] += hit;
+							if (img[i] == y[o + c]) {
+								dimg[i] +=
+								    dy[o + c];
+								done = 1;
+							}
 						}
-					}
+				}
 			}
 	}
-}
-
-/* One row of flags per thread for the backward pass. */
-static size_t
-maxpool_priv_size(const struct sc_layer *l, int max_batch)
-{
-	(void)max_batch;
-	return (size_t)sc_threads() * l->in[0].c;
 }
 
 static const struct sc_layer_ops maxpool_ops = {
 	.kind = "maxpool",
 	.forward = maxpool_forward,
 	.backward = maxpool_backward,
-	.priv_size = maxpool_priv_size,
 };
 
 int
