@@ -52,8 +52,13 @@ deps:
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "$$t"; $$t || exit 1; done
 
+# The suites' TAP, then one closing line with the totals.
 bats: all
-	SUPERCONV_BIN=$(abspath $(O)/bin) bats tests/*.bats
+	@SUPERCONV_BIN=$(abspath $(O)/bin) bats tests/*.bats \
+	    >$(O)/obj/bats.tap; status=$$?; cat $(O)/obj/bats.tap; \
+	awk '/^ok /{ p++ } /^not ok /{ f++ } \
+	    END { printf "bats: %d passed, %d failed\n", p, f }' \
+	    $(O)/obj/bats.tap; exit $$status
 
 check: deps
 	$(MAKE) all $(UNIT)
