@@ -17,21 +17,35 @@
 #include "sc_error.h"
 #include "sc_nn.h"
 
-/* priv: mean[C], invstd[C], scale[C] and shift[C] as floats, then two
- * doubles per channel for each thread's partial sums and two more for
- * their totals. */
+/* priv: rows of C floats (ROW_MEAN .. ROW_C), padded to an even count
+ * so the doubles after them are aligned, then two doubles per channel for
+ * each thread's partial sums and two for their totals. */
+enum { ROW_MEAN, ROW_INVSTD, ROW_A, ROW_B, ROW_C, N_ROWS };
+
+static size_t
+doubles_at(const struct sc_layer *l)
+{
+	return ((size_t)N_ROWS * l->out.c + 1) / 2 * 2;
+}
+
+static float *
+row(const struct sc_layer *l, int r)
+{
+	return l->priv + (size_t)r * l->out.c;
+}
+
 static size_t
 bn_priv_size(const struct sc_layer *l, int max_batch)
 {
 	(void)max_batch;
-	return 4 * (size_t)l->out.c + 4 * (size_t)l->out.c *
-	    (sc_threads() + 2);
+	return doubles_at(l) + 4 * (size_t)l->out.c * (sc_threads() + 1);
 }
 
+/* Thread t's partial sums; t = sc_threads() gives the totals. */
 static double *
 partials(const struct sc_layer *l, int t)
 {
-	return (double *)(l->priv + 4 * l->out.c) + 2 * (size_t)l->out.c * t;
+	return (double *)(l->priv + doubles_at(l)) + 2 * (size_t)l->out.c * t;
 }
 
 static void
@@ -91,8 +105,8 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 {
 	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
-	float *mean = l->priv, *invstd = l->priv + C;
-	float *scale = l->priv + 2 * C, *shift = l->priv + 3 * C;
+	float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
+	float *scale = row(l, ROW_A), *shift = row(l, ROW_B);
 	const float *in = x[0];
 
 	l->train = train;
@@ -144,7 +158,8 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 {
 	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
-	const float *mean = l->priv, *invstd = l->priv + C, *in = x[0];
+	const float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
+	const float *in = x[0];
 	double *dbeta = partials(l, sc_threads()), *dgamma = dbeta + C;
 	float *out = dx[0];
 
@@ -157,7 +172,7 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 	if (out == NULL)
 		return;
 	if (!l->train) {
-		float *k = l->priv + 2 * C;
+		float *k = row(l, ROW_A);
 
 		for (int c = 0; c < C; c++)
 			k[c] = l->w[c] * invstd[c];
@@ -170,8 +185,8 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 	/* dx = k * (dy - a - xhat * b) with k = gamma * invstd, a = dbeta / M
 	 * and b = dgamma / M; in terms of x: dx = p * dy + q * x + r. */
 	{
-		float *p = l->priv + 2 * C, *q = l->priv + 3 * C;
-		float *rr = (float *)(dbeta + 2 * C);
+		float *p = row(l, ROW_A), *q = row(l, ROW_B);
+		float *rr = row(l, ROW_C);
 
 		for (int c = 0; c < C; c++) {
 			double k = (double)l->w[c] * invstd[c];

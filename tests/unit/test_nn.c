@@ -275,7 +275,8 @@ test_bn_running_stats(void)
 {
 	struct sc_shape s = { 1, 1, 2 };
 	struct sc_layer l;
-	float w = 1.0f, b = 0.0f, state[2], priv[64];
+	float w = 1.0f, b = 0.0f, state[2];
+	_Alignas(64) float priv[64];	/* holds doubles too */
 	float x[4] = { 1.0f, 3.0f, 5.0f, 7.0f }, y[4];
 	const float *in[1] = { x };
 
