@@ -12,10 +12,9 @@
 #include <omp.h>
 #include <string.h>
 
-#include "sc_blas.h"
-
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_simd.h"
 
 /* priv: rows of C floats (ROW_MEAN .. ROW_C), padded to an even count
  * so the doubles after them are aligned, then two doubles per channel for
@@ -62,9 +61,36 @@ bn_init(struct sc_layer *l, struct sc_rng *rng)
 	}
 }
 
-/* Each thread sums a[r, c] and a[r, c] * b[r, c] (or a^2 when b is NULL)
- * over its rows; the sums are then added in thread order, so the result
- * does not depend on timing. */
+/* Rows lo..hi of sum a[r, c] and sum a[r, c] * u[r, c] into p[c] and
+ * p[C + c], where u = (b - mean) * invstd, or u = a when b is NULL. */
+SC_HOT static void
+sums_range(const float *restrict a, const float *restrict b,
+    const float *restrict mean, const float *restrict invstd, int C,
+    long lo, long hi, double *restrict p)
+{
+	double *restrict p2 = p + C;
+
+	memset(p, 0, 2 * (size_t)C * sizeof(double));
+	for (long r = lo; r < hi; r++) {
+		const float *restrict v = a + r * C;
+
+		if (b == NULL)
+			for (int c = 0; c < C; c++) {
+				p[c] += v[c];
+				p2[c] += (double)v[c] * v[c];
+			}
+		else
+			for (int c = 0; c < C; c++) {
+				float u = (b[r * C + c] - mean[c]) * invstd[c];
+
+				p[c] += v[c];
+				p2[c] += (double)v[c] * u;
+			}
+	}
+}
+
+/* Each thread sums its share of the rows; the sums are then added in
+ * thread order, so the result does not depend on timing. */
 static void
 channel_sums(struct sc_layer *l, const float *a, const float *b,
     const float *mean, const float *invstd, size_t M, double *s1,
@@ -74,21 +100,11 @@ channel_sums(struct sc_layer *l, const float *a, const float *b,
 
 	#pragma omp parallel num_threads(parts)
 	{
-		int t = omp_get_thread_num();
-		double *p = partials(l, t);
 		long lo, hi;
 
-		memset(p, 0, 2 * (size_t)C * sizeof(double));
-		sc_split((long)M, t, parts, &lo, &hi);
-		for (long r = lo; r < hi; r++)
-			for (int c = 0; c < C; c++) {
-				double v = a[r * C + c];
-				double u = b == NULL ? v : (b[r * C + c] -
-				    mean[c]) * invstd[c];
-
-				p[c] += v;
-				p[C + c] += v * u;
-			}
+		sc_share((long)M, &lo, &hi);
+		sums_range(a, b, mean, invstd, C, lo, hi,
+		    partials(l, omp_get_thread_num()));
 	}
 	for (int c = 0; c < C; c++) {
 		s1[c] = s2[c] = 0.0;
@@ -97,6 +113,29 @@ channel_sums(struct sc_layer *l, const float *a, const float *b,
 			s2[c] += partials(l, t)[C + c];
 		}
 	}
+}
+
+/* out = in * scale + shift, per channel, rows lo..hi. */
+SC_HOT static void
+affine_range(const float *restrict in, const float *restrict scale,
+    const float *restrict shift, int C, long lo, long hi,
+    float *restrict out)
+{
+	for (long r = lo; r < hi; r++)
+		for (int c = 0; c < C; c++)
+			out[r * C + c] = in[r * C + c] * scale[c] + shift[c];
+}
+
+/* out = p * g + q * x + k, per channel, rows lo..hi. */
+SC_HOT static void
+grad_range(const float *restrict g, const float *restrict x,
+    const float *restrict p, const float *restrict q,
+    const float *restrict k, int C, long lo, long hi, float *restrict out)
+{
+	for (long r = lo; r < hi; r++)
+		for (int c = 0; c < C; c++)
+			out[r * C + c] = p[c] * g[r * C + c] +
+			    q[c] * x[r * C + c] + k[c];
 }
 
 static void
@@ -137,13 +176,12 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		scale[c] = invstd[c] * l->w[c];
 		shift[c] = l->b[c] - mean[c] * scale[c];
 	}
-	#pragma omp parallel for schedule(static)
-	for (size_t r = 0; r < M; r++) {
-		const float *restrict v = in + r * C;
-		float *restrict out = y + r * C;
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
 
-		for (int c = 0; c < C; c++)
-			out[c] = v[c] * scale[c] + shift[c];
+		sc_share((long)M, &lo, &hi);
+		affine_range(in, scale, shift, C, lo, hi, y);
 	}
 }
 
@@ -176,10 +214,16 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 
 		for (int c = 0; c < C; c++)
 			k[c] = l->w[c] * invstd[c];
-		#pragma omp parallel for schedule(static)
-		for (size_t r = 0; r < M; r++)
-			for (int c = 0; c < C; c++)
-				out[r * C + c] = dy[r * C + c] * k[c];
+		float *zero = row(l, ROW_B);
+
+		memset(zero, 0, C * sizeof(float));
+		#pragma omp parallel num_threads(sc_threads())
+		{
+			long lo, hi;
+
+			sc_share((long)M, &lo, &hi);
+			affine_range(dy, k, zero, C, lo, hi, out);
+		}
 		return;
 	}
 	/* dx = k * (dy - a - xhat * b) with k = gamma * invstd, a = dbeta / M
@@ -197,14 +241,12 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 			q[c] = (float)(-k * b * invstd[c]);
 			rr[c] = (float)(-k * a + k * b * invstd[c] * mean[c]);
 		}
-		#pragma omp parallel for schedule(static)
-		for (size_t r = 0; r < M; r++) {
-			const float *restrict g = dy + r * C;
-			const float *restrict v = in + r * C;
-			float *restrict o = out + r * C;
+		#pragma omp parallel num_threads(sc_threads())
+		{
+			long lo, hi;
 
-			for (int c = 0; c < C; c++)
-				o[c] = p[c] * g[c] + q[c] * v[c] + rr[c];
+			sc_share((long)M, &lo, &hi);
+			grad_range(dy, in, p, q, rr, C, lo, hi, out);
 		}
 	}
 }

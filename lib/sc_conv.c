@@ -9,6 +9,12 @@
  *              dcol[P, kkC] = dy[P, F] W[F, kkC], summed back into dx.
  * A 1x1 convolution with stride 1 and no padding needs no patches: x is
  * already col.  Chunks keep the patch buffer within CONV_WORK floats.
+ *
+ * When a patch is short (kkC <= DIRECT_MAX, as in a first layer on one
+ * or three input channels), the product would be a long, thin matrix
+ * product that the BLAS runs far below its peak, after a patch copy per
+ * input value.  Such layers run direct loops instead, along the filters
+ * of each output pixel, with the weights transposed to Wt[kkC, F].
  */
 #include <math.h>
 #include <omp.h>
@@ -17,8 +23,10 @@
 #include "sc_blas.h"
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_simd.h"
 
 #define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
+#define DIRECT_MAX 32		/* longest patch run by the direct loops */
 
 static size_t
 patch_len(const struct sc_layer *l)
@@ -36,6 +44,18 @@ static int
 is_pointwise(const struct sc_layer *l)
 {
 	return l->k == 1 && l->stride == 1 && l->pad == 0;
+}
+
+static int
+is_direct(const struct sc_layer *l)
+{
+	return !is_pointwise(l) && patch_len(l) <= DIRECT_MAX;
+}
+
+static size_t
+round16(size_t n)
+{
+	return (n + 15) / 16 * 16;
 }
 
 /* Samples per chunk, at least one. */
@@ -90,7 +110,7 @@ im2col(const struct sc_layer *l, const float *x, int n, float *col)
 }
 
 /* The adjoint of im2col: add each patch row back into dx (zeroed here). */
-static void
+SC_HOT static void
 col2im(const struct sc_layer *l, const float *col, int n, float *dx)
 {
 	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
@@ -142,21 +162,233 @@ conv_init(struct sc_layer *l, struct sc_rng *rng)
 		l->b[j] = (float)((2.0 * sc_rng_uniform(rng) - 1.0) * bound);
 }
 
-/* Floats of work memory one thread uses: patches and their gradient for
- * a chunk, then its share of dW and db. */
+/* A sample with its zero border: (H + 2 pad) x (W + 2 pad) x C. */
+static size_t
+padded_len(const struct sc_layer *l)
+{
+	return (size_t)(l->in[0].h + 2 * l->pad) * (l->in[0].w + 2 * l->pad) *
+	    l->in[0].c;
+}
+
+/*
+ * Work memory: the transposed weights Wt (direct loops only), then one
+ * block per thread.  A thread's block holds, for the matrix products, the
+ * patches and their gradient for a chunk; for the direct loops, its dWt
+ * and a bordered sample and its gradient; and in every case, last, its
+ * share of dW and db, which the threads then add up in a fixed order.
+ */
+static size_t
+shared_work(const struct sc_layer *l)
+{
+	return is_direct(l) ? round16(l->n_w) : 0;
+}
+
+/* Offset of the share of dW and db in a thread's block. */
+static size_t
+partial_offset(const struct sc_layer *l, int max_batch)
+{
+	if (is_direct(l))
+		return round16(l->n_w) + 2 * round16(padded_len(l));
+	if (is_pointwise(l))
+		return 0;
+	return 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
+	    patch_len(l);
+}
+
 static size_t
 thread_work(const struct sc_layer *l, int max_batch)
 {
-	size_t patches = is_pointwise(l) ? 0 : 2 * (size_t)chunk_samples(l,
-	    max_batch) * out_pixels(l) * patch_len(l);
-
-	return (patches + l->n_w + l->n_b + 15) / 16 * 16;
+	return round16(partial_offset(l, max_batch) + l->n_w + l->n_b);
 }
 
 static size_t
 conv_work_size(const struct sc_layer *l, int max_batch)
 {
-	return (size_t)sc_threads() * thread_work(l, max_batch);
+	return shared_work(l) + (size_t)sc_threads() * thread_work(l,
+	    max_batch);
+}
+
+static float *
+thread_block(const struct sc_layer *l, int t)
+{
+	return l->work + shared_work(l) + (size_t)t * thread_work(l,
+	    l->max_batch);
+}
+
+/* Wt[j, f] = W[f, j]. */
+static void
+transpose_weights(const struct sc_layer *l, float *wt)
+{
+	size_t kkc = patch_len(l);
+	int F = l->out.c;
+
+	for (int f = 0; f < F; f++)
+		for (size_t j = 0; j < kkc; j++)
+			wt[j * F + f] = l->w[(size_t)f * kkc + j];
+}
+
+/* Copy a sample into the middle of its bordered copy (border zeroed). */
+static void
+add_border(const struct sc_layer *l, const float *img, float *pad)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c, P = l->pad;
+	size_t row = (size_t)(W + 2 * P) * C;
+
+	memset(pad, 0, padded_len(l) * sizeof(float));
+	for (int h = 0; h < H; h++)
+		memcpy(pad + (h + P) * row + (size_t)P * C,
+		    img + (size_t)h * W * C, (size_t)W * C * sizeof(float));
+}
+
+/*
+ * The direct loops work on blocks of BLOCK filters; a whole block sums in
+ * acc, which the compiler keeps in vector registers.  On the bordered
+ * sample, row kh of a patch is K * C consecutive values, so the loops
+ * need no bounds checks.
+ */
+#define BLOCK 16
+
+/* Filters f0 .. f0 + nf - 1 of the output pixel whose patch starts at
+ * v (row stride `row`): out = b + patch * Wt. */
+static inline __attribute__((always_inline)) void
+direct_pixel(const struct sc_layer *l, const float *restrict v, size_t row,
+    const float *restrict wt, int f0, int nf, float *restrict out)
+{
+	int F = l->out.c, K = l->k, KC = l->k * l->in[0].c;
+	float acc[BLOCK];
+
+	if (nf == BLOCK) {
+		for (int f = 0; f < BLOCK; f++)
+			acc[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+		for (int kh = 0; kh < K; kh++)
+			for (int j = 0; j < KC; j++) {
+				const float *w = wt + (size_t)(kh * KC + j) *
+				    F + f0;
+				float a = v[kh * row + j];
+
+				for (int f = 0; f < BLOCK; f++)
+					acc[f] += a * w[f];
+			}
+		for (int f = 0; f < BLOCK; f++)
+			out[f] = acc[f];
+		return;
+	}
+	for (int f = 0; f < nf; f++)
+		out[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+	for (int kh = 0; kh < K; kh++)
+		for (int j = 0; j < KC; j++) {
+			const float *w = wt + (size_t)(kh * KC + j) * F + f0;
+			float a = v[kh * row + j];
+
+			for (int f = 0; f < nf; f++)
+				out[f] += a * w[f];
+		}
+}
+
+/* The direct loops over samples lo..hi: y = x * W (+ b); pad holds a
+ * bordered sample. */
+SC_HOT static void
+direct_forward(const struct sc_layer *l, const float *restrict x,
+    const float *restrict wt, float *restrict y, long lo, long hi,
+    float *restrict pad)
+{
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, C = l->in[0].c;
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
+
+	for (long s = lo; s < hi; s++) {
+		add_border(l, x + s * in_len, pad);
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				const float *v = pad + (size_t)oh *
+				    l->stride * row + (size_t)ow * l->stride *
+				    C;
+				float *out = y + (((size_t)s * OH + oh) * OW +
+				    ow) * F;
+
+				for (int f0 = 0; f0 < F; f0 += BLOCK)
+					direct_pixel(l, v, row, wt, f0,
+					    F - f0 < BLOCK ? F - f0 : BLOCK,
+					    out + f0);
+			}
+	}
+}
+
+/* y += a * x over n values, in blocks the compiler keeps whole. */
+static inline __attribute__((always_inline)) void
+add_scaled(int n, float a, const float *restrict x, float *restrict y)
+{
+	int i = 0;
+
+	for (; i + BLOCK <= n; i += BLOCK)
+		for (int j = 0; j < BLOCK; j++)
+			y[i + j] += a * x[i + j];
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+static inline float
+dot(int n, const float *restrict x, const float *restrict y)
+{
+	float sum = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		sum += x[i] * y[i];
+	return sum;
+}
+
+/* The direct loops' backward over samples lo..hi: dWt and db of these
+ * samples into dwt and db (zeroed here), and dx when it is not NULL.
+ * pad holds a bordered sample and dpad its gradient. */
+SC_HOT static void
+direct_backward(const struct sc_layer *l, const float *restrict x,
+    const float *restrict wt, const float *restrict dy,
+    float *restrict dx, long lo, long hi, float *restrict dwt,
+    float *restrict db, float *restrict pad, float *restrict dpad)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c, P = l->pad;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, K = l->k;
+	int KC = K * C;
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t row = (size_t)(W + 2 * P) * C;
+
+	memset(dwt, 0, l->n_w * sizeof(float));
+	memset(db, 0, l->n_b * sizeof(float));
+	for (long s = lo; s < hi; s++) {
+		add_border(l, x + s * in_len, pad);
+		if (dx != NULL)
+			memset(dpad, 0, padded_len(l) * sizeof(float));
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				const float *restrict g = dy + (((size_t)s *
+				    OH + oh) * OW + ow) * F;
+				size_t at = (size_t)oh * l->stride * row +
+				    (size_t)ow * l->stride * C;
+
+				for (int f = 0; f < (int)l->n_b; f++)
+					db[f] += g[f];
+				for (int kh = 0; kh < K; kh++)
+					for (int j = 0; j < KC; j++)
+						add_scaled(F,
+						    pad[at + kh * row + j], g,
+						    dwt + (size_t)(kh * KC +
+						    j) * F);
+				if (dx == NULL)
+					continue;
+				for (int kh = 0; kh < K; kh++)
+					for (int j = 0; j < KC; j++)
+						dpad[at + kh * row + j] +=
+						    dot(F, g, wt + (size_t)(kh *
+						    KC + j) * F);
+			}
+		if (dx == NULL)
+			continue;
+		/* The border's gradient belongs to no input. */
+		for (int h = 0; h < H; h++)
+			memcpy(dx + s * in_len + (size_t)h * W * C,
+			    dpad + (h + P) * row + (size_t)P * C,
+			    (size_t)W * C * sizeof(float));
+	}
 }
 
 /* Samples lo..hi of the batch, chunk by chunk, in the calling thread. */
@@ -191,17 +423,33 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
+	int direct = is_direct(l);
 
 	(void)train;
+	if (direct)
+		transpose_weights(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		forward_range(l, x[0], y, lo, hi, chunk,
-		    l->work + t * thread_work(l, l->max_batch));
+		if (direct)
+			direct_forward(l, x[0], l->work, y, lo, hi,
+			    thread_block(l, t) + round16(l->n_w));
+		else
+			forward_range(l, x[0], y, lo, hi, chunk,
+			    thread_block(l, t));
 	}
+}
+
+/* sum[f] += g[r, f] over rows r < P. */
+SC_HOT static void
+add_rows(const float *restrict g, int P, int F, float *restrict sum)
+{
+	for (int r = 0; r < P; r++)
+		for (int f = 0; f < F; f++)
+			sum[f] += g[(size_t)r * F + f];
 }
 
 /* The backward pass of samples lo..hi into this thread's dW and db. */
@@ -213,7 +461,7 @@ backward_range(struct sc_layer *l, const float *x, const float *dy,
 	size_t patches = (size_t)chunk * out_pixels(l) * kkc;
 	int F = l->out.c;
 	float *dcol = work + patches;
-	float *dw = work + (is_pointwise(l) ? 0 : 2 * patches);
+	float *dw = work + partial_offset(l, l->max_batch);
 	float *db = dw + l->n_w;
 
 	memset(dw, 0, (l->n_w + l->n_b) * sizeof(float));
@@ -229,9 +477,8 @@ backward_range(struct sc_layer *l, const float *x, const float *dy,
 		}
 		sc_sgemm(1, 0, F, (int)kkc, P, 1.0f, g, F, col, (int)kkc,
 		    1.0f, dw, (int)kkc);
-		for (int r = 0; r < P && l->n_b > 0; r++)
-			for (int f = 0; f < F; f++)
-				db[f] += g[(size_t)r * F + f];
+		if (l->n_b > 0)
+			add_rows(g, P, F, db);
 		if (dx == NULL)
 			continue;
 		if (is_pointwise(l)) {
@@ -251,26 +498,40 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
-	size_t per = thread_work(l, l->max_batch);
-	size_t offset = is_pointwise(l) ? 0 : 2 * (size_t)chunk *
-	    out_pixels(l) * patch_len(l);
-	size_t n_par = l->n_w + l->n_b;
+	size_t offset = partial_offset(l, l->max_batch);
+	size_t n_par = l->n_w + l->n_b, kkc = patch_len(l);
+	int direct = is_direct(l), F = l->out.c;
 
 	(void)y;
+	if (direct)
+		transpose_weights(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
+		float *block = thread_block(l, t);
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		backward_range(l, x[0], dy, dx[0], lo, hi, chunk,
-		    l->work + t * per);
+		if (direct) {
+			/* dWt, then transposed into this thread's dW. */
+			direct_backward(l, x[0], l->work, dy, dx[0], lo, hi,
+			    block, block + offset + l->n_w,
+			    block + round16(l->n_w), block + round16(l->n_w) +
+			    round16(padded_len(l)));
+			for (int f = 0; f < F; f++)
+				for (size_t j = 0; j < kkc; j++)
+					block[offset + (size_t)f * kkc + j] =
+					    block[j * F + f];
+		} else {
+			backward_range(l, x[0], dy, dx[0], lo, hi, chunk,
+			    block);
+		}
 		#pragma omp barrier
 		/* Each thread adds every thread's share of one slice of
 		 * the parameters, in thread order. */
 		sc_split((long)n_par, t, parts, &lo, &hi);
 		for (int u = 0; u < parts; u++) {
-			const float *part = l->work + u * per + offset;
+			const float *part = thread_block(l, u) + offset;
 
 			for (long j = lo; j < hi; j++) {
 				if ((size_t)j < l->n_w)

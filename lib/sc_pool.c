@@ -1,91 +1,118 @@
 /*
  * Pooling on NHWC activations: max pooling (k x k windows, stride s, no
- * padding; priv keeps the index of each maximum for the backward) and
- * global average pooling ([n, h, w, c] -> [n, c]).
+ * padding) and global average pooling ([n, h, w, c] -> [n, c]).
  */
 #include <string.h>
 
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_simd.h"
 
 /*
  * Max pooling keeps no indices: the backward pass finds, in each window,
  * the first input equal to the output, which is the one the forward pass
  * chose.  With the channels of a pixel side by side, both passes run
- * along the channels, which the compiler vectorises.
+ * along the channels in blocks of POOL_BLOCK, which vectorise.
  */
+#define POOL_BLOCK 64
+
+SC_HOT static void
+maxpool_sample(const struct sc_layer *l, const float *restrict img,
+    float *restrict y)
+{
+	int W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
+
+	for (int oh = 0; oh < OH; oh++)
+		for (int ow = 0; ow < OW; ow++) {
+			float *restrict out = y + ((size_t)oh * OW + ow) * C;
+
+			memcpy(out, img + ((size_t)oh * S * W + ow * S) * C,
+			    C * sizeof(float));
+			for (int kh = 0; kh < K; kh++)
+				for (int kw = 0; kw < K; kw++) {
+					const float *restrict v = img +
+					    ((size_t)(oh * S + kh) * W +
+					    ow * S + kw) * C;
+
+					for (int c = 0; c < C; c++)
+						out[c] = v[c] > out[c] ?
+						    v[c] : out[c];
+				}
+		}
+}
+
+/* Route each output's gradient to the first input of its window equal
+ * to it; dimg was zeroed. */
+SC_HOT static void
+maxpool_grad_sample(const struct sc_layer *l, const float *restrict img,
+    const float *restrict y, const float *restrict dy,
+    float *restrict dimg)
+{
+	int W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
+	unsigned char open[POOL_BLOCK];	/* no input has taken it yet */
+
+	for (int oh = 0; oh < OH; oh++)
+		for (int ow = 0; ow < OW; ow++) {
+			size_t o = ((size_t)oh * OW + ow) * C;
+
+			for (int c0 = 0; c0 < C; c0 += POOL_BLOCK) {
+				int cn = C - c0 < POOL_BLOCK ? C - c0 :
+				    POOL_BLOCK;
+				const float *restrict m = y + o + c0;
+				const float *restrict g = dy + o + c0;
+
+				memset(open, 1, sizeof(open));
+				for (int kh = 0; kh < K; kh++)
+					for (int kw = 0; kw < K; kw++) {
+						size_t i = ((size_t)(oh * S +
+						    kh) * W + ow * S + kw) *
+						    C + c0;
+						const float *restrict v =
+						    img + i;
+						float *restrict d = dimg + i;
+
+						for (int c = 0; c < cn; c++) {
+							int hit = open[c] &
+							    (v[c] == m[c]);
+
+							d[c] += hit ? g[c] :
+							    0.0f;
+							open[c] &= !hit;
+						}
+					}
+			}
+		}
+}
+
 static void
 maxpool_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
-	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
-	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
 
 	(void)train;
-	#pragma omp parallel for schedule(static)
-	for (int s = 0; s < n; s++) {
-		const float *img = x[0] + (size_t)s * H * W * C;
-
-		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++) {
-				float *restrict out = y + (((size_t)s * OH +
-				    oh) * OW + ow) * C;
-
-				memcpy(out, img + ((size_t)oh * S * W +
-				    ow * S) * C, C * sizeof(float));
-				for (int kh = 0; kh < K; kh++)
-					for (int kw = 0; kw < K; kw++) {
-						const float *restrict v = img +
-						    ((size_t)(oh * S + kh) *
-						    W + ow * S + kw) * C;
-
-						for (int c = 0; c < C; c++)
-							out[c] = v[c] > out[c] ?
-							    v[c] : out[c];
-					}
-			}
-	}
+	#pragma omp parallel for schedule(static) num_threads(sc_threads())
+	for (int s = 0; s < n; s++)
+		maxpool_sample(l, x[0] + s * in_len, y + s * out_len);
 }
 
 static void
 maxpool_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
-	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
-	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
 
 	if (dx[0] == NULL)
 		return;
-	#pragma omp parallel for schedule(static)
+	#pragma omp parallel for schedule(static) num_threads(sc_threads())
 	for (int s = 0; s < n; s++) {
-		const float *img = x[0] + (size_t)s * H * W * C;
-		float *dimg = dx[0] + (size_t)s * H * W * C;
-
-		memset(dimg, 0, (size_t)H * W * C * sizeof(float));
-		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++) {
-				size_t o = (((size_t)s * OH + oh) * OW + ow) *
-				    C;
-
-				for (int c = 0; c < C; c++) {
-					int done = 0;
-
-					for (int kh = 0; kh < K && !done; kh++)
-						for (int kw = 0; kw < K &&
-						    !done; kw++) {
-							size_t i = ((size_t)(oh *
-							    S + kh) * W +
-							    ow * S + kw) * C +
-							    c;
-
-							if (img[i] == y[o + c]) {
-								dimg[i] +=
-								    dy[o + c];
-								done = 1;
-							}
-						}
-				}
-			}
+		memset(dx[0] + s * in_len, 0, in_len * sizeof(float));
+		maxpool_grad_sample(l, x[0] + s * in_len, y + s * out_len,
+		    dy + s * out_len, dx[0] + s * in_len);
 	}
 }
 

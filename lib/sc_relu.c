@@ -1,37 +1,57 @@
 /* Rectified linear unit, elementwise: y = max(x, 0). */
 #include "sc_nn.h"
+#include "sc_simd.h"
+
+SC_HOT static void
+relu_range(const float *restrict in, float *restrict out, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++)
+		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
+}
+
+/* y > 0 exactly where x > 0, so the output serves as the mask. */
+SC_HOT static void
+relu_grad_range(const float *restrict y, const float *restrict g,
+    float *restrict d, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++) {
+		float v = g[j];	/* loaded unconditionally: vectorisable */
+
+		d[j] = y[j] > 0.0f ? v : 0.0f;
+	}
+}
 
 static void
 relu_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
-	size_t len = (size_t)n * sc_shape_size(l->out);
-	const float *restrict in = x[0];
-	float *restrict out = y;
+	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)train;
-	#pragma omp parallel for schedule(static)
-	for (size_t j = 0; j < len; j++)
-		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(len, &lo, &hi);
+		relu_range(x[0], y, lo, hi);
+	}
 }
 
 static void
 relu_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
-	size_t len = (size_t)n * sc_shape_size(l->out);
-	float *restrict d = dx[0];
-	const float *restrict out = y, *restrict g = dy;
+	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)x;
-	if (d == NULL)
+	if (dx[0] == NULL)
 		return;
-	/* y > 0 exactly where x > 0. */
-	#pragma omp parallel for schedule(static)
-	for (size_t j = 0; j < len; j++) {
-		float v = g[j];	/* loaded unconditionally: vectorisable */
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
 
-		d[j] = out[j] > 0.0f ? v : 0.0f;
+		sc_share(len, &lo, &hi);
+		relu_grad_range(y, dy, dx[0], lo, hi);
 	}
 }
 

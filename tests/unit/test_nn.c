@@ -198,6 +198,16 @@ test_layer_gradients(struct sc_rng *rng)
 	CHECK(sc_conv_setup(&l, (struct sc_shape){ 2, 6, 7 }, 3, 5, 1, 0,
 	    1) == 0);
 	check_layer("conv5x5 unpadded", &l, 2, 1, rng, 1e-2f);
+	/* Short patches run the direct loops: a whole block of 16 filters
+	 * and a narrower one, with and without stride. */
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, (struct sc_shape){ 1, 6, 5 }, 20, 3, 1, 1,
+	    1) == 0);
+	check_layer("conv3x3 direct, one channel", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, (struct sc_shape){ 2, 7, 6 }, 17, 3, 2, 1,
+	    0) == 0);
+	check_layer("conv3x3 direct, stride 2", &l, 2, 1, rng, 1e-2f);
 
 	memset(&l, 0, sizeof(l));
 	sc_bn_setup(&l, img, 0.1f, 1e-5f);
@@ -209,6 +219,9 @@ test_layer_gradients(struct sc_rng *rng)
 	memset(&l, 0, sizeof(l));
 	sc_maxpool_setup(&l, even, 2, 2);
 	check_layer("maxpool", &l, 2, 1, rng, 1e-3f);
+	memset(&l, 0, sizeof(l));
+	sc_maxpool_setup(&l, img, 3, 1);	/* overlapping windows */
+	check_layer("maxpool 3x3 stride 1", &l, 2, 1, rng, 1e-3f);
 	memset(&l, 0, sizeof(l));
 	sc_gap_setup(&l, img);
 	check_layer("gap", &l, 2, 1, rng, 1e-2f);
@@ -228,6 +241,31 @@ test_layer_gradients(struct sc_rng *rng)
 	check_layer("dropout eval", &l, 2, 0, rng, 1e-2f);
 }
 
+/* A window's gradient goes to its first maximum only, even when the
+ * maximum is tied. */
+static void
+test_maxpool_ties(void)
+{
+	struct sc_layer l;
+	/* 2x2 pixels of 2 channels: channel 0 all tied, channel 1 with its
+	 * maximum at the last pixel. */
+	float x[8] = { 1, 0, 1, 0, 1, 0, 1, 2 }, y[2], dy[2] = { 3, 5 };
+	float dx[8];
+	const float *in[1] = { x };
+	float *din[1] = { dx };
+	const float want[8] = { 3, 0, 0, 0, 0, 0, 0, 5 };
+	int same = 1;
+
+	memset(&l, 0, sizeof(l));
+	sc_maxpool_setup(&l, (struct sc_shape){ 2, 2, 2 }, 2, 2);
+	l.ops->forward(&l, in, y, 1, 1);
+	CHECK(y[0] == 1 && y[1] == 2);
+	l.ops->backward(&l, in, y, dy, din, 1);
+	for (int i = 0; i < 8; i++)
+		same &= dx[i] == want[i];
+	CHECK(same);
+}
+
 /* The im2col convolution against the direct loops, over shapes that
  * split into several chunks and odd sizes. */
 static void
@@ -239,6 +277,8 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 6, 9, 7, 5, 5, 1, 2, 2 },
 		{ 32, 7, 7, 64, 1, 1, 0, 4 },
 		{ 3, 12, 12, 4, 3, 3, 0, 2 },
+		{ 1, 28, 28, 32, 3, 1, 1, 3 },
+		{ 3, 10, 9, 21, 3, 2, 1, 2 },
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
@@ -510,6 +550,7 @@ main(void)
 	sc_rng_seed(&rng, 7);
 	test_layer_gradients(&rng);
 	test_conv_against_naive(&rng);
+	test_maxpool_ties();
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);

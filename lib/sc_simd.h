@@ -1,0 +1,44 @@
+/*
+ * sc_simd.h - the elementwise kernels' instruction sets.
+ *
+ * The loops over activations (batch norm, ReLU, pooling, the patch
+ * copies of convolutions) are memory- and vector-bound.  Built for plain
+ * x86-64 they would use 128-bit SSE2 only; marked SC_HOT, GCC compiles
+ * each for AVX-512, AVX2 and the baseline, and the dynamic loader picks
+ * the best the CPU has, once, when the program starts.  No flag and no
+ * environment variable is involved, and a binary built on one machine
+ * still runs on an older one.
+ *
+ * An SC_HOT function must not contain an OpenMP construct itself (GCC
+ * would outline its body before cloning, and the outlined part would stay
+ * baseline); each runs over a range [lo, hi) and is called from inside
+ * a parallel region, with the thread's share from sc_share.
+ *
+ * For a given machine and thread count the results stay the same from
+ * run to run; between machines with different vector units, the last
+ * bits of sums may differ (fused multiply-adds, wider reductions).
+ */
+#ifndef SC_SIMD_H
+#define SC_SIMD_H
+
+#include <omp.h>
+
+#include "sc_blas.h"
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    defined(__linux__) && !defined(SC_NO_CLONES)
+#define SC_HOT __attribute__((target_clones("arch=x86-64-v4", \
+    "arch=x86-64-v3", "default")))
+#else
+#define SC_HOT
+#endif
+
+/* The calling thread's share [*lo, *hi) of n items, inside a parallel
+ * region. */
+static inline void
+sc_share(long n, long *lo, long *hi)
+{
+	sc_split(n, omp_get_thread_num(), omp_get_num_threads(), lo, hi);
+}
+
+#endif
