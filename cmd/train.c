@@ -285,7 +285,8 @@ static int
 run_training(const struct args *a, struct sc_trainer *tr,
     const struct sc_schedule_table *sched, double t0)
 {
-	struct sc_train_hooks hooks = { on_row, on_update, on_epoch, NULL };
+	struct sc_train_hooks hooks = { on_row, on_update, on_epoch, NULL,
+	    NULL };
 	struct sc_train_result res;
 	struct sc_out out;
 	struct run run;
