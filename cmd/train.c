@@ -124,10 +124,11 @@ parse_every(const char *arg, struct args *a)
 	char num[32];
 
 	a->every_updates = a->every_epochs = 0;
-	if (len == 0 || arg[len - 1] != 'e')
-		return sc_opt_long("--checkpoint-every", arg, 1, 1L << 40,
-		    &a->every_updates);
-	if (len >= sizeof(num))
+	if (len > 0 && arg[len - 1] != 'e' &&
+	    sc_opt_long("--checkpoint-every", arg, 1, 1L << 40,
+	    &a->every_updates) == 0)
+		return 0;
+	if (len == 0 || arg[len - 1] != 'e' || len >= sizeof(num))
 		return sc_fail("--checkpoint-every: '%s' is not a count of "
 		    "updates or of epochs (such as 500 or 2e)", arg);
 	memcpy(num, arg, len - 1);

@@ -281,7 +281,7 @@ expect(const struct sc_ckpt_view *v, int i, size_t n, const char *what,
 {
 	if (v->t[i].count == n)
 		return 0;
-	return sc_fail_usage("%s: holds %" PRIu64 " %s, %s has %zu",
+	return sc_fail("%s: holds %" PRIu64 " %s, %s has %zu",
 	    v->name, v->t[i].count, what, here, n);
 }
 

@@ -104,9 +104,9 @@ int sc_ckpt_save_run(const char *path, const struct sc_trainer *tr,
 
 /* Put a trainer created with the checkpoint's configuration where the
  * checkpoint's run stood.  A file that is a model, or whose tensors do
- * not fit the trainer's network and data, is refused (the latter as a
- * usage error, naming what differs).  Returns 0 or -1; on failure tr may
- * have been partly overwritten. */
+ * not fit the trainer's network and data, is refused with a message
+ * naming what differs.  Returns 0 or -1; on failure tr may have been
+ * partly overwritten. */
 int sc_ckpt_restore_run(const struct sc_ckpt_view *v, struct sc_trainer *tr);
 
 /* Compare the configuration saved in a checkpoint with the one of the
