@@ -7,10 +7,47 @@
 bats_require_minimum_version 1.5.0
 load helper
 
-# A tenth of a percent of Fashion-MNIST to train on (600 samples, epochs
-# of 10 updates of 64, the last one partial), so that a test crosses
-# several epochs in well under a second.
-TINY=("${SMALL[@]}" --val-split 0.99 -q)
+# A big-endian u32 as four bytes.
+be32() {
+	printf "\\$(printf %03o $(($1 >> 24 & 255)))\\$(printf %03o $(($1 >> 16 & 255)))"
+	printf "\\$(printf %03o $(($1 >> 8 & 255)))\\$(printf %03o $(($1 & 255)))"
+}
+
+# The first $2 items of Fashion-MNIST's IDX file $1 (images when $3 is
+# 784 bytes an item, labels when 1) as IDX file $4.
+idx_head() {
+	local src="/usr/share/datasets/fashion-mnist/$1.gz"
+
+	{
+		if [ "$3" -eq 784 ]; then
+			printf '\000\000\010\003'
+			be32 "$2"
+			be32 28
+			be32 28
+			zcat "$src" | tail -c +17 | head -c $(($2 * 784))
+		else
+			printf '\000\000\010\001'
+			be32 "$2"
+			zcat "$src" | tail -c +9 | head -c "$2"
+		fi
+	} >"$4"
+}
+
+# 600 training and 500 test samples of Fashion-MNIST, so that a test
+# crosses several epochs (of 10 updates of 64, the last one partial) in
+# a fraction of a second.
+setup_file() {
+	local d="$BATS_FILE_TMPDIR"
+
+	idx_head train-images-idx3-ubyte 600 784 "$d/train-images"
+	idx_head train-labels-idx1-ubyte 600 1 "$d/train-labels"
+	idx_head t10k-images-idx3-ubyte 500 784 "$d/test-images"
+	idx_head t10k-labels-idx1-ubyte 500 1 "$d/test-labels"
+}
+
+D="$BATS_FILE_TMPDIR"
+TINY_DATA=(--data "idx:$D/train-images,$D/train-labels,$D/test-images,$D/test-labels")
+TINY=("${TINY_DATA[@]}" "${SMALL[@]}" -q)
 
 # 1cycle over 45 updates: four and a half epochs.
 ONECYCLE=(--policy 1cycle --max-lr 0.1 --iters 45)
@@ -67,7 +104,7 @@ ckpt_update() {
 	    { "type": "relu" }, { "type": "dropout", "p": 0.3 },
 	    { "type": "dense", "units": 10 } ] }
 	EOF
-	args=(--model net.json --batch 64 --threads 1 --val-split 0.99 -q
+	args=("${TINY_DATA[@]}" --model net.json --batch 64 --threads 1 -q
 	    --augment crop:2,flip --estimate-lr 4 --nesterov "${ONECYCLE[@]}")
 	train "${args[@]}" -o full.csv --save full.model
 	run --separate-stderr train "${args[@]}" --checkpoint c.ckpt \
@@ -97,9 +134,9 @@ ckpt_update() {
 # --- signals -------------------------------------------------------------
 
 @test "SIGTERM stops train with a checkpoint and status 143, and the resumed run completes it exactly" {
-	args=("${SMALL[@]}" -q --policy 1cycle --max-lr 0.1 --iters 6000)
+	args=("${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 2000)
 	train "${args[@]}" -o full.csv --save full.model
-	train "${args[@]}" --checkpoint c.ckpt --checkpoint-every 100 \
+	train "${args[@]}" --checkpoint c.ckpt --checkpoint-every 50 \
 	    -o a.csv 2>err.txt &
 	pid=$!
 	for _ in $(seq 200); do
@@ -114,7 +151,7 @@ ckpt_update() {
 	grep -q 'c.ckpt' err.txt
 	# The CSV holds the rows up to the checkpoint's update.
 	done=$(ckpt_update c.ckpt)
-	[ "$done" -gt 0 ] && [ "$done" -lt 6000 ]
+	[ "$done" -gt 0 ] && [ "$done" -lt 2000 ]
 	[ "$(tail -n 1 a.csv | cut -d, -f1)" -lt "$done" ]
 	run --separate-stderr train "${args[@]}" --resume c.ckpt -o b.csv \
 	    --save b.model
@@ -127,7 +164,7 @@ ckpt_update() {
 @test "SIGINT without --checkpoint exits 130, says no checkpoint was written and keeps the old CSV" {
 	echo old >log.csv
 	run --separate-stderr timeout --preserve-status -s INT 1.5 \
-	    train "${SMALL[@]}" --policy 1cycle --max-lr 0.1 --iters 1000000 \
+	    train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 10000000 \
 	    -o log.csv
 	[ "$status" -eq 130 ]
 	grep -q 'no checkpoint written' <<<"$stderr"
@@ -138,8 +175,8 @@ ckpt_update() {
 @test "kill -9 at any moment of frequent checkpoint writes leaves a checkpoint that loads" {
 	# The 784-512-256-10 network's checkpoints are 4.5 MB, each synced
 	# to disk: the kills land in writes as often as between them.
-	args=(--batch 64 --threads 1 -q --policy 1cycle --max-lr 0.05
-	    --iters 120)
+	args=("${TINY_DATA[@]}" --batch 64 --threads 1 -q --policy 1cycle
+	    --max-lr 0.05 --iters 120)
 	train "${args[@]}" -o /dev/null --save full.model
 	for round in 1 2 3 4; do
 		from=()
@@ -169,7 +206,7 @@ ckpt_update() {
 }
 
 @test "a NaN loss stops with status 1 naming the update and its lr, and keeps the last good checkpoint" {
-	run --separate-stderr train "${SMALL[@]}" -o log.csv \
+	run --separate-stderr train "${TINY[@]}" -o log.csv \
 	    --schedule "$FIXTURES/bad-schedule-diverges.csv" \
 	    --checkpoint c.ckpt --checkpoint-every 1
 	[ "$status" -eq 1 ]
@@ -281,10 +318,10 @@ ckpt_update() {
 @test "lrtest --init starts from a checkpoint as from the model file of the same weights" {
 	train "${TINY[@]}" "${ONECYCLE[@]}" --checkpoint c.ckpt \
 	    --checkpoint-every 45 --save m.model -o /dev/null
-	run --separate-stderr lrtest "${SMALL[@]}" -q --init c.ckpt --iters 20 \
+	run --separate-stderr lrtest "${TINY[@]}" --init c.ckpt --iters 20 \
 	    --max-lr 0.1 --eval-every 0 -o from-ckpt.csv
 	[ "$status" -eq 0 ]
-	lrtest "${SMALL[@]}" -q --init m.model --iters 20 --max-lr 0.1 \
+	lrtest "${TINY[@]}" --init m.model --iters 20 --max-lr 0.1 \
 	    --eval-every 0 -o from-model.csv
 	cmp from-ckpt.csv from-model.csv
 }
