@@ -1,7 +1,7 @@
 /*
  * Readers and writers: CSV by column name, IDX through zlib, the model
- * file and training checkpoints, outputs that are complete or absent, the seeded RNG, and the
- * suggestion rules on crafted curves.
+ * file and training checkpoints, outputs that are complete or absent,
+ * the seeded RNG, and the suggestion rules on crafted curves.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
