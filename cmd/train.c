@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "sc_sched.h"
 #include "sc_train.h"
 #include "tool.h"
+
+#include <zlib.h>
 
 static void
 usage(FILE *f)
@@ -30,7 +33,10 @@ usage(FILE *f)
 "             [--momentum M] [--iters N] [--epochs E] [--log-every K]\n"
 "             [--summary FILE] [--save FILE] [--profile]\n"
 "             [--estimate-lr K] [-o FILE] [-q]\n"
+"             [--checkpoint FILE [--checkpoint-every N|Ne]\n"
+"              [--stop-after N]] [--resume FILE [--force]]\n"
 "       train --model-info [--model NAME|FILE] [--data SPEC] ...\n"
+"       train --checkpoint-info FILE\n"
 "schedule options, as clrgen(1) takes them:\n"
 "       [--like smith|pytorch|fastai] [--min-lr LR | --div D]\n"
 "       [--max-lr LR | --bounds FILE] [--final-lr LR | --final-div D]\n"
@@ -43,7 +49,8 @@ usage(FILE *f)
 enum {
 	OPT_CONFIG = 256, OPT_SCHEDULE, OPT_SCHED, OPT_ITERS, OPT_EPOCHS,
 	OPT_LOG_EVERY, OPT_SUMMARY, OPT_SAVE, OPT_MODEL_INFO, OPT_PROFILE,
-	OPT_ESTIMATE,
+	OPT_ESTIMATE, OPT_CHECKPOINT, OPT_EVERY, OPT_STOP_AFTER, OPT_RESUME,
+	OPT_FORCE, OPT_CKPT_INFO,
 };
 
 /* With the schedule options of sc_sched_getopt (--policy, --max-lr, ...,
@@ -72,6 +79,12 @@ static const struct option own_options[] = {
 	{ "model-info", no_argument, NULL, OPT_MODEL_INFO },
 	{ "profile", no_argument, NULL, OPT_PROFILE },
 	{ "estimate-lr", required_argument, NULL, OPT_ESTIMATE },
+	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+	{ "checkpoint-every", required_argument, NULL, OPT_EVERY },
+	{ "stop-after", required_argument, NULL, OPT_STOP_AFTER },
+	{ "resume", required_argument, NULL, OPT_RESUME },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "checkpoint-info", required_argument, NULL, OPT_CKPT_INFO },
 	{ "output", required_argument, NULL, 'o' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -88,6 +101,12 @@ struct args {
 	int have_momentum;
 	int have_momentum_column;
 
+	/* Checkpoints. */
+	const char *checkpoint, *resume, *checkpoint_info;
+	long every_updates, every_epochs;	/* --checkpoint-every */
+	long stop_after;
+	int force;
+
 	/* --policy: the schedule computed here instead of read. */
 	struct sc_sched_args sched_args;
 	int have_policy;
@@ -96,6 +115,30 @@ struct args {
 	struct sc_sched sched;
 	char sched_desc[2048];
 };
+
+/* --checkpoint-every N (updates) or Ne (epochs). */
+static int
+parse_every(const char *arg, struct args *a)
+{
+	size_t len = strlen(arg);
+	char num[32];
+
+	a->every_updates = a->every_epochs = 0;
+	if (len > 0 && arg[len - 1] != 'e' &&
+	    sc_opt_long("--checkpoint-every", arg, 1, 1L << 40,
+	    &a->every_updates) == 0)
+		return 0;
+	if (len == 0 || arg[len - 1] != 'e' || len >= sizeof(num))
+		return sc_fail("--checkpoint-every: '%s' is not a count of "
+		    "updates or of epochs (such as 500 or 2e)", arg);
+	memcpy(num, arg, len - 1);
+	num[len - 1] = '\0';
+	if (sc_opt_long("--checkpoint-every", num, 1, 1L << 30,
+	    &a->every_epochs) < 0)
+		return sc_fail("--checkpoint-every: '%s' is not a count of "
+		    "updates or of epochs (such as 500 or 2e)", arg);
+	return 0;
+}
 
 static int
 parse_option(int c, const char *name, const char *arg, struct args *a)
@@ -144,6 +187,23 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 	case OPT_ESTIMATE:
 		return sc_opt_long("--estimate-lr", arg, 1, 1L << 30,
 		    &a->cfg.estimate_every);
+	case OPT_CHECKPOINT:
+		a->checkpoint = arg;
+		return 0;
+	case OPT_EVERY:
+		return parse_every(arg, a);
+	case OPT_STOP_AFTER:
+		return sc_opt_long("--stop-after", arg, 1, 1L << 40,
+		    &a->stop_after);
+	case OPT_RESUME:
+		a->resume = arg;
+		return 0;
+	case OPT_FORCE:
+		a->force = 1;
+		return 0;
+	case OPT_CKPT_INFO:
+		a->checkpoint_info = arg;
+		return 0;
 	case 'o':
 		a->output = arg;
 		return 0;
@@ -177,7 +237,71 @@ struct run {
 	long n_epochs;
 	int quiet;
 	const char *out_name;
+
+	/* Checkpoints: where, how often, when to stop. */
+	const char *checkpoint;
+	const cJSON *config;	/* saved in each checkpoint */
+	const double *lr;	/* the schedule, for messages */
+	long n_updates;
+	long every;		/* updates between checkpoints; 0: none */
+	long stop_after;	/* 0: none */
+	long saved_update;	/* the last checkpoint written; -1: none */
 };
+
+/*
+ * SIGINT and SIGTERM ask the run to stop after the update in flight and
+ * write a checkpoint; a second signal stops at once, removing whatever
+ * temporary file is being written, so the previous checkpoint stays.
+ */
+static volatile sig_atomic_t stop_signal;
+static const int stop_signals[] = { SIGINT, SIGTERM };
+static struct sigaction saved_actions[2];
+static int caught[2];
+
+static void
+on_stop_signal(int sig)
+{
+	if (stop_signal != 0) {
+		sc_io_remove_pending();
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	stop_signal = sig;
+}
+
+/* Catch the stop signals for the length of the training, leaving alone
+ * a signal the shell has ignored (a background job's SIGINT). */
+static void
+catch_stop_signals(int on)
+{
+	for (int i = 0; i < 2; i++) {
+		struct sigaction sa;
+
+		if (!on) {
+			if (caught[i])
+				sigaction(stop_signals[i], &saved_actions[i],
+				    NULL);
+			caught[i] = 0;
+			continue;
+		}
+		sigaction(stop_signals[i], NULL, &saved_actions[i]);
+		if (saved_actions[i].sa_handler == SIG_IGN)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_stop_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(stop_signals[i], &sa, NULL);
+		caught[i] = 1;
+	}
+}
+
+static const char *
+signal_name(int sig)
+{
+	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" :
+	    "a signal";
+}
 
 static int
 on_row(void *ctx, const struct sc_log_row *r)
@@ -229,27 +353,78 @@ on_epoch(void *ctx, double epoch, double val_loss, double val_acc,
 	    100.0 * val_acc, seconds);
 }
 
+/* After each update and its row: a checkpoint when one is due or the run
+ * is to stop (a signal, or --stop-after), never of weights that stopped
+ * being numbers. */
+static int
+after_update(void *ctx, struct sc_trainer *tr)
+{
+	struct run *run = ctx;
+	long done = tr->update;
+	int stop = (stop_signal != 0 && done < run->n_updates) ||
+	    done == run->stop_after;
+
+	if (run->checkpoint == NULL || !(stop || (run->every > 0 &&
+	    done % run->every == 0)))
+		return stop;
+	if (!sc_trainer_finite(tr))
+		return sc_fail("update %ld: the weights are no longer finite "
+		    "numbers after lr %g: the run diverged", done - 1,
+		    run->lr[done - 1]);
+	if (sc_ckpt_save_run(run->checkpoint, tr, run->config) < 0)
+		return -1;
+	run->saved_update = done;
+	return stop;
+}
+
+/* The configuration as the summary, the model file and checkpoints
+ * record it; a resumed run must match it. */
 static cJSON *
-summary_json(const struct args *a, const struct sc_trainer *tr,
+run_config(const struct args *a, const struct sc_trainer *tr,
+    const struct sc_schedule_table *sched)
+{
+	cJSON *cfg = sc_train_config_json(&a->cfg, tr->model);
+	uLong crc = crc32(0L, Z_NULL, 0);
+	char text[16];
+
+	if (cfg == NULL)
+		return NULL;
+	/* The file read, or the clrgen options that write the schedule
+	 * computed. */
+	cJSON_AddStringToObject(cfg, "schedule", a->have_policy ?
+	    a->sched_desc : a->schedule);
+	/* The rows themselves, whatever their source. */
+	crc = crc32(crc, (const Bytef *)sched->lr,
+	    (uInt)(sched->n * sizeof(double)));
+	if (sched->momentum != NULL)
+		crc = crc32(crc, (const Bytef *)sched->momentum,
+		    (uInt)(sched->n * sizeof(double)));
+	snprintf(text, sizeof(text), "%08lx", (unsigned long)crc);
+	cJSON_AddNumberToObject(cfg, "schedule_rows", (double)sched->n);
+	cJSON_AddStringToObject(cfg, "schedule_crc", text);
+	if (!a->have_momentum_column)
+		cJSON_AddNumberToObject(cfg, "momentum", a->cfg.momentum);
+	cJSON_AddNumberToObject(cfg, "log_every", a->cfg.log_every);
+	cJSON_AddNumberToObject(cfg, "steps_per_epoch",
+	    (double)tr->steps_per_epoch);
+	if (a->cfg.estimate_every > 0)
+		cJSON_AddNumberToObject(cfg, "estimate_lr",
+		    (double)a->cfg.estimate_every);
+	return cfg;
+}
+
+static cJSON *
+summary_json(const cJSON *config, const struct sc_trainer *tr,
     const struct sc_train_result *res, double wall)
 {
 	cJSON *o = cJSON_CreateObject();
-	cJSON *cfg = sc_train_config_json(&a->cfg, tr->model);
+	cJSON *cfg = cJSON_Duplicate(config, 1);
 
 	if (o == NULL || cfg == NULL) {
 		cJSON_Delete(o);
 		cJSON_Delete(cfg);
 		return NULL;
 	}
-	/* The file read, or the clrgen options that write the schedule
-	 * computed. */
-	cJSON_AddStringToObject(cfg, "schedule", a->have_policy ?
-	    a->sched_desc : a->schedule);
-	if (!a->have_momentum_column)
-		cJSON_AddNumberToObject(cfg, "momentum", a->cfg.momentum);
-	cJSON_AddNumberToObject(cfg, "log_every", a->cfg.log_every);
-	cJSON_AddNumberToObject(cfg, "steps_per_epoch",
-	    (double)tr->steps_per_epoch);
 	cJSON_AddNumberToObject(o, "test_loss", res->test_loss);
 	cJSON_AddNumberToObject(o, "test_acc", res->test_acc);
 	cJSON_AddNumberToObject(o, "samples_per_sec", res->samples_per_sec);
@@ -280,12 +455,48 @@ write_summary(const char *path, const cJSON *o)
 	return sc_out_commit(&out);
 }
 
-/* Train, then write the summary and the model. */
+/* The run was stopped before its end, with a checkpoint written unless
+ * none was asked for.  The training CSV keeps its rows up to the stop,
+ * which are the rows before the checkpoint's update, so that the
+ * resumed run's rows continue it; without a checkpoint there is nothing
+ * to continue and a named CSV is left as it was.  Returns the exit
+ * status. */
+static int
+stopped(const struct args *a, struct run *run, struct sc_out *out,
+    long done)
+{
+	int sig = stop_signal;
+
+	sc_progress_clear(&run->progress);
+	if (run->checkpoint == NULL) {
+		if (out->f == stdout)
+			fflush(stdout);
+		sc_out_abort(out);
+		tool_warn("stopped by %s after update %ld of %ld; no "
+		    "checkpoint written (no --checkpoint given)",
+		    signal_name(sig), done, run->n_updates);
+		return 128 + sig;
+	}
+	if (sc_out_commit(out) < 0)
+		return -1;
+	if (sig != 0)
+		tool_warn("stopped by %s after update %ld of %ld; checkpoint "
+		    "in %s (continue with --resume %s)", signal_name(sig),
+		    done, run->n_updates, a->checkpoint, a->checkpoint);
+	else if (!a->quiet)
+		tool_warn("stopped after update %ld of %ld (--stop-after); "
+		    "checkpoint in %s", done, run->n_updates, a->checkpoint);
+	return sig != 0 ? 128 + sig : EXIT_OK;
+}
+
+/* Train, then write the summary and the model.  Returns the exit status,
+ * or -1 with a message. */
 static int
 run_training(const struct args *a, struct sc_trainer *tr,
-    const struct sc_schedule_table *sched, double t0)
+    const struct sc_schedule_table *sched, const cJSON *config, double t0)
 {
-	struct sc_train_hooks hooks = { on_row, on_update, on_epoch, NULL };
+	struct sc_train_hooks hooks = { on_row, on_update, on_epoch,
+	    after_update, NULL };
 	struct sc_train_result res;
 	struct sc_out out;
 	struct run run;
@@ -303,14 +514,28 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	run.quiet = a->quiet;
 	run.out_name = sc_out_name(&out);
 	run.estimate = a->cfg.estimate_every > 0;
+	run.checkpoint = a->checkpoint;
+	run.config = config;
+	run.lr = sched->lr;
+	run.n_updates = sched->n;
+	run.every = a->every_epochs > 0 ?
+	    a->every_epochs * tr->steps_per_epoch : a->every_updates;
+	run.stop_after = a->stop_after < sched->n ? a->stop_after : 0;
+	run.saved_update = -1;
 	hooks.ctx = &run;
 
-	if ((sc_csv_header_plus(&run.w, sc_log_columns,
-	    a->cfg.estimate_every > 0 ? "lr_estimate" : NULL) < 0 &&
-	    sc_fail("%s: write failed: %s", run.out_name,
-	    strerror(errno)) < 0) ||
-	    sc_train_run(tr, sched->n, sched->lr, sched->momentum, &hooks,
-	    &res) < 0) {
+	if (sc_csv_header_plus(&run.w, sc_log_columns,
+	    a->cfg.estimate_every > 0 ? "lr_estimate" : NULL) < 0)
+		rc = sc_fail("%s: write failed: %s", run.out_name,
+		    strerror(errno));
+	else {
+		sc_io_watch_signals();
+		catch_stop_signals(1);
+		rc = sc_train_run(tr, sched->n, sched->lr, sched->momentum,
+		    &hooks, &res);
+		catch_stop_signals(0);
+	}
+	if (rc < 0) {
 		/* A named output is complete or absent: the file the user
 		 * had stays as it was.  On standard output the rows so far
 		 * have already gone out. */
@@ -318,12 +543,24 @@ run_training(const struct args *a, struct sc_trainer *tr,
 		if (out.f == stdout)
 			fflush(stdout);
 		sc_out_abort(&out);
+		if (run.saved_update >= 0) {
+			char why[1024];
+
+			snprintf(why, sizeof(why), "%s", sc_error());
+			sc_fail("%s; %s holds update %ld", why, a->checkpoint,
+			    run.saved_update);
+		}
 		return -1;
 	}
+	if (rc == 1)
+		return stopped(a, &run, &out, tr->update);
 	if (sc_out_commit(&out) < 0)
 		return -1;
+	if (stop_signal != 0 && !a->quiet)
+		tool_warn("%s came after the last update: the run is complete",
+		    signal_name(stop_signal));
 
-	summary = summary_json(a, tr, &res, sc_seconds() - t0);
+	summary = summary_json(config, tr, &res, sc_seconds() - t0);
 	if (summary == NULL)
 		return sc_fail("out of memory");
 	rc = 0;
@@ -343,7 +580,7 @@ run_training(const struct args *a, struct sc_trainer *tr,
 		    "%.3f s\n", tr->gather_seconds, tr->update_seconds);
 	}
 	cJSON_Delete(summary);
-	return rc;
+	return rc < 0 ? -1 : EXIT_OK;
 }
 
 /* Build the network for the data and list its layers on stdout. */
@@ -364,6 +601,94 @@ model_info(struct args *a)
 	sc_model_print(tr->model, stdout);
 	sc_trainer_free(tr);
 	return tool_close_stdout(EXIT_OK);
+}
+
+/* Check a model file or a checkpoint whole and print its JSON header. */
+static int
+checkpoint_info(const char *path)
+{
+	struct sc_ckpt_view v;
+	char *text;
+
+	if (sc_ckpt_read(path, &v) < 0)
+		return tool_fail(EXIT_RUNTIME);
+	text = cJSON_Print(v.header);
+	sc_ckpt_view_free(&v);
+	if (text == NULL) {
+		tool_warn("out of memory");
+		return EXIT_RUNTIME;
+	}
+	printf("%s\n", text);
+	free(text);
+	return tool_close_stdout(EXIT_OK);
+}
+
+/* The checkpoint options checked together, and the checkpoint's
+ * directory tried, before the data is loaded. */
+static int
+checkpoint_options(const struct args *a)
+{
+	struct sc_out probe;
+
+	if (a->checkpoint == NULL) {
+		if (a->every_updates > 0 || a->every_epochs > 0)
+			return sc_fail_usage("--checkpoint-every: needs "
+			    "--checkpoint FILE to write to");
+		if (a->stop_after > 0)
+			return sc_fail_usage("--stop-after: needs --checkpoint "
+			    "FILE to write the state to");
+		return 0;
+	}
+	if (strcmp(a->checkpoint, "-") == 0)
+		return sc_fail_usage("--checkpoint: needs a file, not standard "
+		    "output");
+	/* A file that cannot be created fails now, not after an hour of
+	 * training; what is there stays untouched. */
+	if (sc_out_open(&probe, a->checkpoint) < 0)
+		return -1;
+	sc_out_abort(&probe);
+	return 0;
+}
+
+/* --resume: compare the checkpoint's configuration with this run's,
+ * then restore the trainer to where the checkpoint stood. */
+static int
+resume(const struct args *a, struct sc_trainer *tr,
+    const struct sc_schedule_table *sched, const cJSON *config,
+    const struct sc_ckpt_view *v)
+{
+	const cJSON *saved = cJSON_GetObjectItemCaseSensitive(v->header,
+	    "config");
+	char diff[2048];
+	int n_diff = 0;
+
+	if (v->kind == SC_CKPT_RUN) {
+		if (!cJSON_IsObject(saved))
+			return sc_fail("%s: the header has no configuration",
+			    a->resume);
+		n_diff = sc_ckpt_config_diff(saved, config, diff,
+		    sizeof(diff));
+	}
+	if (n_diff > 0 && !a->force)
+		return sc_fail_usage("--resume: %s was written by a run "
+		    "configured otherwise: %s (--force resumes anyway)",
+		    a->resume, diff);
+	if (n_diff > 0)
+		tool_warn("--force: resuming %s although %s", a->resume, diff);
+	if (sc_ckpt_restore_run(v, tr) < 0)
+		return -1;
+	if (tr->update >= sched->n)
+		return sc_fail_usage("--resume: %s holds update %ld, and the "
+		    "schedule has %ld rows: nothing is left to train",
+		    a->resume, tr->update, sched->n);
+	if (a->stop_after > 0 && a->stop_after <= tr->update)
+		return sc_fail_usage("--stop-after: %ld updates are done "
+		    "already in %s", tr->update, a->resume);
+	if (!a->quiet)
+		tool_warn("resuming from %s at update %ld of %ld (epoch %.4g)",
+		    a->resume, tr->update, sched->n,
+		    (double)tr->update / tr->steps_per_epoch);
+	return 0;
 }
 
 /* --policy: the schedule options checked together, before the data is
@@ -433,14 +758,17 @@ main(int argc, char **argv)
 	struct option options[96];
 	struct sc_schedule_table sched;
 	struct sc_trainer *tr;
+	struct sc_ckpt_view resumed;
+	cJSON *config = NULL;
 	struct args a;
 	double t0 = sc_seconds();
-	int c, rc, k = 0;
+	int c, status, k = 0;
 
 	tool_name = "train";
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
+	memset(&resumed, 0, sizeof(resumed));
 	sc_train_config_default(&a.cfg);
 	sc_sched_args_init(&a.sched_args);
 	if (sc_sched_getopt(options, sizeof(options) / sizeof(*options),
@@ -465,8 +793,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (a.checkpoint_info != NULL)
+		return checkpoint_info(a.checkpoint_info);
 	if (a.model_info)
 		return model_info(&a);
+	if (a.force && a.resume == NULL) {
+		tool_warn("--force: applies to --resume only");
+		return EXIT_USAGE;
+	}
 	if (a.have_policy) {
 		if (policy_options(&a) < 0)
 			return tool_fail(exit_status());
@@ -480,29 +814,45 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (sc_train_config_finish(&a.cfg) < 0)
-		return tool_fail(EXIT_USAGE);
+	if (sc_train_config_finish(&a.cfg) < 0 ||
+	    checkpoint_options(&a) < 0)
+		return tool_fail(exit_status());
+	/* A damaged checkpoint is reported before the data is loaded. */
+	if (a.resume != NULL && sc_ckpt_read(a.resume, &resumed) < 0)
+		return tool_fail(EXIT_RUNTIME);
 
 	memset(&sched, 0, sizeof(sched));
-	if (!a.have_policy && load_schedule(&a, &sched) < 0)
+	if (!a.have_policy && load_schedule(&a, &sched) < 0) {
+		sc_ckpt_view_free(&resumed);
 		return tool_fail(exit_status());
+	}
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL) {
+		sc_ckpt_view_free(&resumed);
 		sc_schedule_free(&sched);
 		return tool_fail(exit_status());
 	}
-	if (a.have_policy && policy_schedule(&a, tr, &sched) < 0) {
-		sc_trainer_free(tr);
-		return tool_fail(exit_status());
-	}
+	status = EXIT_OK;
+	if (a.have_policy && policy_schedule(&a, tr, &sched) < 0)
+		status = -1;
 	a.have_momentum_column = sched.momentum != NULL;
 	tr->model->profile = a.profile;
-	rc = a.have_policy ? 0 : check_length(&a, tr, sched.n);
-	if (rc == 0)
-		rc = run_training(&a, tr, &sched, t0);
-	if (rc < 0)
+	if (status == 0 && !a.have_policy && check_length(&a, tr, sched.n) < 0)
+		status = -1;
+	if (status == 0 && (config = run_config(&a, tr, &sched)) == NULL)
+		status = sc_fail("out of memory");
+	if (status == 0 && a.resume != NULL &&
+	    resume(&a, tr, &sched, config, &resumed) < 0)
+		status = -1;
+	sc_ckpt_view_free(&resumed);
+	if (status == 0)
+		status = run_training(&a, tr, &sched, config, t0);
+	if (status < 0) {
 		tool_warn("%s", sc_error());
+		status = exit_status();
+	}
+	cJSON_Delete(config);
 	sc_trainer_free(tr);
 	sc_schedule_free(&sched);
-	return tool_close_stdout(rc < 0 ? EXIT_RUNTIME : EXIT_OK);
+	return tool_close_stdout(status);
 }

@@ -37,8 +37,8 @@ on_signal(int sig)
 	raise(sig);
 }
 
-static void
-watch_signals(void)
+void
+sc_io_watch_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	static int done;
@@ -108,7 +108,7 @@ sc_out_open(struct sc_out *o, const char *path)
 		snprintf(o->tmp, sizeof(o->tmp), "%.*s.%s.tmpXXXXXX", dir_len,
 		    path, path + dir_len);
 	}
-	watch_signals();
+	sc_io_watch_signals();
 	fd = mkstemp(o->tmp);
 	if (fd < 0) {
 		o->tmp[0] = '\0';
@@ -130,6 +130,31 @@ sc_out_open(struct sc_out *o, const char *path)
 	}
 	track(o->tmp, 1);
 	return 0;
+}
+
+int
+sc_io_sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(((struct sc_out *)0)->path)];
+	int fd, rc = 0;
+
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		return sc_fail("%s: cannot open its directory: %s", path,
+		    strerror(errno));
+	/* Some file systems cannot sync a directory and say so with
+	 * EINVAL; there is nothing more to do on those. */
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = sc_fail("%s: cannot sync its directory: %s", path,
+		    strerror(errno));
+	close(fd);
+	return rc;
 }
 
 const char *

@@ -34,6 +34,16 @@ void sc_out_abort(struct sc_out *o);
  * sc_out_open installs does this before the signal takes effect). */
 void sc_io_remove_pending(void);
 
+/* Install the handler that removes temporary files on SIGINT, SIGTERM,
+ * SIGHUP and SIGPIPE, for each of them still at its default action;
+ * sc_out_open does this for the first named output.  A tool with its own
+ * handler calls it first and keeps the handler it replaces. */
+void sc_io_watch_signals(void);
+
+/* Sync the directory that holds path, so that a rename into it survives
+ * a crash of the system.  Returns 0, or -1 with a message. */
+int sc_io_sync_dir(const char *path);
+
 /* The name to show in messages. */
 const char *sc_out_name(const struct sc_out *o);
 

@@ -204,6 +204,9 @@ sc_trainer_create(const struct sc_train_config *cfg)
 		sc_fail("out of memory for the batch buffers");
 		goto fail;
 	}
+	if (cfg->estimate_every > 0 && sc_estimator_init(&tr->est,
+	    tr->model->n_theta, cfg->estimate_every) < 0)
+		goto fail;
 	for (int i = 0; i < tr->data.train.n; i++)
 		tr->order[i] = (uint32_t)i;
 	return tr;
@@ -225,7 +228,27 @@ sc_trainer_free(struct sc_trainer *tr)
 	free(tr->x);
 	free(tr->y);
 	free(tr->dlogits);
+	sc_estimator_free(&tr->est);
 	free(tr);
+}
+
+static int
+all_finite(const float *v, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (!isfinite(v[j]))
+			return 0;
+	return 1;
+}
+
+int
+sc_trainer_finite(const struct sc_trainer *tr)
+{
+	const struct sc_model *m = tr->model;
+
+	return all_finite(m->theta, m->n_theta) &&
+	    all_finite(m->velocity, m->n_theta) &&
+	    all_finite(m->state, m->n_state);
 }
 
 /* Draw the next batch of the data order into tr->x and tr->y; returns
@@ -376,25 +399,56 @@ sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
 }
 
 
+/* The row of the training CSV for update i, from the sums gathered since
+ * the previous one; the held-out set is scored at an epoch's end and
+ * after the last update. */
+static int
+log_row(struct sc_trainer *tr, long i, long n, double lr, double mom,
+    const struct sc_train_hooks *hooks, struct sc_train_result *res,
+    double *t_epoch)
+{
+	struct sc_log_row row;
+
+	memset(&row, 0, sizeof(row));
+	row.iter = i;
+	row.epoch = (double)(i + 1) / tr->steps_per_epoch;
+	row.lr = lr;
+	row.momentum = mom;
+	row.loss = tr->row_loss_sum / tr->row_seen;
+	row.acc = (double)tr->row_correct / tr->row_seen;
+	row.lr_estimate = tr->cfg.estimate_every > 0 ? tr->est.value : NAN;
+	if ((i + 1) % tr->steps_per_epoch == 0 || i == n - 1) {
+		sc_trainer_score(tr, &tr->data.test, NULL, 0, &row.val_loss,
+		    &row.val_acc);
+		row.scored = 1;
+		res->test_loss = row.val_loss;
+		res->test_acc = row.val_acc;
+		if (hooks->on_epoch != NULL)
+			hooks->on_epoch(hooks->ctx, row.epoch, row.val_loss,
+			    row.val_acc, *t_epoch);
+		*t_epoch = 0.0;
+	}
+	if (hooks->on_row(hooks->ctx, &row) != 0)
+		return -1;
+	tr->row_loss_sum = 0.0;
+	tr->row_correct = tr->row_seen = 0;
+	return 0;
+}
+
 int
 sc_train_run(struct sc_trainer *tr, long n, const double *lr,
     const double *momentum, const struct sc_train_hooks *hooks,
     struct sc_train_result *res)
 {
-	double loss_sum = 0.0, t_train = 0.0, t_epoch = 0.0;
-	long correct = 0, seen = 0, samples = 0;
+	double t_train = 0.0, t_epoch = 0.0;
+	long samples = 0;
 	int log_every = tr->cfg.log_every > 0 ? tr->cfg.log_every : 1;
-	struct sc_lr_estimator est = { 0 };
 	int rc = 0;
 
-	memset(res, 0, sizeof(*res));
-	if (tr->cfg.estimate_every > 0 && sc_estimator_init(&est,
-	    tr->model->n_theta, tr->cfg.estimate_every) < 0)
-		return -1;
-	for (long i = 0; i < n; i++) {
+	memset(res, 0, sizeof(res[0]));
+	for (long i = tr->update; i < n; i++) {
 		double mom = momentum != NULL ? momentum[i] : tr->cfg.momentum;
 		int epoch_end = (i + 1) % tr->steps_per_epoch == 0;
-		struct sc_log_row row;
 		struct sc_step st;
 		double t0 = sc_seconds(), dt;
 
@@ -409,46 +463,26 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 			break;
 		}
 		if (tr->cfg.estimate_every > 0)
-			sc_estimator_observe(&est, i, tr->model->theta, lr[i]);
-		loss_sum += st.loss * st.n;
-		correct += st.n_correct;
-		seen += st.n;
+			sc_estimator_observe(&tr->est, i, tr->model->theta,
+			    lr[i]);
+		tr->row_loss_sum += st.loss * st.n;
+		tr->row_correct += st.n_correct;
+		tr->row_seen += st.n;
 		if (hooks->on_update != NULL)
 			hooks->on_update(hooks->ctx, i + 1, n);
 
-		if ((i + 1) % log_every != 0 && !epoch_end && i != n - 1)
-			continue;
-		memset(&row, 0, sizeof(row));
-		row.iter = i;
-		row.epoch = (double)(i + 1) / tr->steps_per_epoch;
-		row.lr = lr[i];
-		row.momentum = mom;
-		row.loss = loss_sum / seen;
-		row.acc = (double)correct / seen;
-		row.lr_estimate = tr->cfg.estimate_every > 0 ? est.value :
-		    NAN;
-		if (epoch_end || i == n - 1) {
-			sc_trainer_score(tr, &tr->data.test, NULL, 0,
-			    &row.val_loss, &row.val_acc);
-			row.scored = 1;
-			res->test_loss = row.val_loss;
-			res->test_acc = row.val_acc;
-			if (hooks->on_epoch != NULL)
-				hooks->on_epoch(hooks->ctx, row.epoch,
-				    row.val_loss, row.val_acc, t_epoch);
-			t_epoch = 0.0;
-		}
-		if (hooks->on_row(hooks->ctx, &row) != 0) {
+		if (((i + 1) % log_every == 0 || epoch_end || i == n - 1) &&
+		    log_row(tr, i, n, lr[i], mom, hooks, res, &t_epoch) < 0) {
 			rc = -1;
 			break;
 		}
-		loss_sum = 0.0;
-		correct = seen = 0;
+		if (hooks->after_update != NULL &&
+		    (rc = hooks->after_update(hooks->ctx, tr)) != 0)
+			break;
 	}
-	sc_estimator_free(&est);
 	if (rc < 0)
 		return -1;
-	res->updates = n;
+	res->updates = tr->update;
 	res->samples = samples;
 	res->train_seconds = t_train;
 	res->samples_per_sec = t_train > 0.0 ? samples / t_train : 0.0;
@@ -458,5 +492,5 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		if (getrusage(RUSAGE_SELF, &ru) == 0)
 			res->peak_rss_mb = ru.ru_maxrss / 1024.0;
 	}
-	return 0;
+	return rc;
 }

@@ -54,6 +54,27 @@ int sc_train_config_finish(struct sc_train_config *c);
 struct cJSON *sc_train_config_json(const struct sc_train_config *c,
     const struct sc_model *m);
 
+/* Smith and Topin's secant estimate of the optimal learning rate: from
+ * weight snapshots theta1, theta2, theta3 taken `every` updates apart,
+ *   every * lr * sum |theta2 - theta1| / sum |2 theta2 - theta1 - theta3|
+ * summed over all parameters, smoothed by an EMA weighing each new
+ * estimate 0.1. */
+struct sc_lr_estimator {
+	long every;
+	size_t n;
+	float *snap[2];		/* the two latest snapshots */
+	int n_snaps;
+	double value;		/* NaN until the first estimate */
+};
+
+int sc_estimator_init(struct sc_lr_estimator *e, size_t n_theta,
+    long every);
+void sc_estimator_free(struct sc_lr_estimator *e);
+
+/* After update number `update` (from 0) made with learning rate lr. */
+void sc_estimator_observe(struct sc_lr_estimator *e, long update,
+    const float *theta, double lr);
+
 struct sc_trainer {
 	struct sc_train_config cfg;
 	struct sc_dataset data;
@@ -66,6 +87,14 @@ struct sc_trainer {
 					 * when gradients accumulate) */
 	double gather_seconds;		/* with model->profile: drawing */
 	double update_seconds;		/* batches, and the SGD updates */
+
+	/* Where a run over a schedule stands besides the update counter,
+	 * so that a checkpoint can carry it (see sc_ckpt_save_run): the
+	 * sums of the training CSV row being gathered, and the learning
+	 * rate estimate when cfg.estimate_every asks for it. */
+	double row_loss_sum;		/* loss * samples since the last row */
+	long row_correct, row_seen;
+	struct sc_lr_estimator est;
 
 	uint32_t *order;		/* this epoch's sample order */
 	uint32_t *eval_idx;		/* scratch indices for scoring */
@@ -91,27 +120,6 @@ struct sc_step {
 void sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
     int accumulate, struct sc_step *out);
 
-/* Smith and Topin's secant estimate of the optimal learning rate: from
- * weight snapshots theta1, theta2, theta3 taken `every` updates apart,
- *   every * lr * sum |theta2 - theta1| / sum |2 theta2 - theta1 - theta3|
- * summed over all parameters, smoothed by an EMA weighing each new
- * estimate 0.1. */
-struct sc_lr_estimator {
-	long every;
-	size_t n;
-	float *snap[2];		/* the two latest snapshots */
-	int n_snaps;
-	double value;		/* NaN until the first estimate */
-};
-
-int sc_estimator_init(struct sc_lr_estimator *e, size_t n_theta,
-    long every);
-void sc_estimator_free(struct sc_lr_estimator *e);
-
-/* After update number `update` (from 0) made with learning rate lr. */
-void sc_estimator_observe(struct sc_lr_estimator *e, long update,
-    const float *theta, double lr);
-
 /* Score samples idx[0..n-1] of a split (all of it when idx is NULL) in
  * eval mode: mean loss and accuracy in 0..1. */
 void sc_trainer_score(struct sc_trainer *tr, const struct sc_split *s,
@@ -136,6 +144,10 @@ struct sc_train_hooks {
 	/* After each epoch's scoring; may be NULL. */
 	void (*on_epoch)(void *ctx, double epoch, double val_loss,
 	    double val_acc, double seconds);
+	/* After every update and its row, where the whole state of the run
+	 * is in tr and can be saved; returns 0 to go on, 1 to stop here, -1
+	 * (with a message) to fail the run.  May be NULL. */
+	int (*after_update)(void *ctx, struct sc_trainer *tr);
 	void *ctx;
 };
 
@@ -148,13 +160,19 @@ struct sc_train_result {
 	double peak_rss_mb;		/* the process's, at the end */
 };
 
-/* Train for n updates with lr[i] and momentum[i] (momentum NULL: the
- * configured constant).  The test set is scored at each epoch's end and
- * after the last update.  Returns 0, or -1 with a message when the loss
- * stops being finite or a hook fails. */
+/* Train up to update n with lr[i] and momentum[i] (momentum NULL: the
+ * configured constant), from update tr->update: 0 for a fresh trainer,
+ * or where a restored checkpoint stood.  The test set is scored at each
+ * epoch's end and after the last update.  Returns 0 when update n is
+ * done, 1 when after_update stopped the run before, or -1 with a message
+ * when the loss stops being finite or a hook fails. */
 int sc_train_run(struct sc_trainer *tr, long n, const double *lr,
     const double *momentum, const struct sc_train_hooks *hooks,
     struct sc_train_result *res);
+
+/* Whether the parameters, the velocity and the running statistics are
+ * all finite numbers: a state worth saving. */
+int sc_trainer_finite(const struct sc_trainer *tr);
 
 /* Header names of the training CSV, NULL-terminated. */
 extern const char *const sc_log_columns[];

@@ -1,7 +1,7 @@
 /*
  * Readers and writers: CSV by column name, IDX through zlib, the model
- * file, outputs that are complete or absent, the seeded RNG, and the
- * suggestion rules on crafted curves.
+ * file and training checkpoints, outputs that are complete or absent,
+ * the seeded RNG, and the suggestion rules on crafted curves.
  */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include "sc_io.h"
 #include "sc_rng.h"
 #include "sc_suggest.h"
+#include "sc_train.h"
 
 static char dir[] = "/tmp/sc-test-io-XXXXXX";
 
@@ -175,6 +176,179 @@ test_model_file(void)
 	cJSON_Delete(head);
 	sc_model_free(a);
 	sc_model_free(b);
+}
+
+/* The rows a run logs, and where it is to stop. */
+struct log {
+	struct sc_log_row rows[64];
+	int n;
+	long stop_at;
+	const char *ckpt;
+	const cJSON *config;
+};
+
+static int
+keep_row(void *ctx, const struct sc_log_row *row)
+{
+	struct log *lg = ctx;
+
+	if (lg->n < 64)
+		lg->rows[lg->n++] = *row;
+	return 0;
+}
+
+static int
+stop_with_checkpoint(void *ctx, struct sc_trainer *tr)
+{
+	struct log *lg = ctx;
+
+	if (tr->update != lg->stop_at)
+		return 0;
+	return sc_ckpt_save_run(lg->ckpt, tr, lg->config) < 0 ? -1 : 1;
+}
+
+static struct sc_trainer *
+table_trainer(const char *table)
+{
+	struct sc_train_config c;
+	char spec[300];
+
+	sc_train_config_default(&c);
+	snprintf(spec, sizeof(spec), "csv:%s", table);
+	sc_train_option(&c, "data", spec);
+	sc_train_option(&c, "val-split", "0.25");
+	sc_train_option(&c, "hidden", "4");
+	sc_train_option(&c, "batch", "7");
+	sc_train_option(&c, "threads", "1");
+	c.log_every = 3;
+	c.estimate_every = 2;
+	if (sc_train_config_finish(&c) < 0)
+		return NULL;
+	return sc_trainer_create(&c);
+}
+
+/* A run stopped with a checkpoint and resumed by another trainer logs
+ * the rows and ends with the weights of the run never stopped; the
+ * checkpoint's bytes are refused whenever they are cut or altered. */
+static void
+test_checkpoint_file(void)
+{
+	const char *table = path_in("t.csv"), *p = path_in("run.ckpt");
+	struct sc_trainer *a, *b, *c;
+	struct sc_train_result res;
+	struct sc_train_hooks hooks = { keep_row, NULL, NULL, NULL, NULL };
+	struct sc_ckpt_view v;
+	static struct log full, first, rest;
+	double lr[25];
+	cJSON *config = cJSON_CreateObject();
+	unsigned char *bytes;
+	size_t len;
+	FILE *f;
+	int refused = 0;
+
+	f = fopen(table, "w");
+	fprintf(f, "x,y,label\n");
+	for (int i = 0; i < 48; i++)
+		fprintf(f, "%d,%g,%d\n", i % 5, (i * 37 % 11) / 3.0, i % 3);
+	fclose(f);
+	for (int i = 0; i < 25; i++)
+		lr[i] = 0.05 + 0.01 * (i % 7);
+	cJSON_AddStringToObject(config, "model", "mlp");
+
+	a = table_trainer(table);
+	b = table_trainer(table);
+	c = table_trainer(table);
+	if (!CHECK(a != NULL && b != NULL && c != NULL))
+		goto done;
+	hooks.ctx = &full;
+	CHECK(sc_train_run(a, 25, lr, NULL, &hooks, &res) == 0);
+
+	first.stop_at = 11;
+	first.ckpt = p;
+	first.config = config;
+	hooks.ctx = &first;
+	hooks.after_update = stop_with_checkpoint;
+	CHECK(sc_train_run(b, 25, lr, NULL, &hooks, &res) == 1);
+	CHECK(b->update == 11);
+
+	CHECK(sc_ckpt_read(p, &v) == 0);
+	CHECK(v.kind == SC_CKPT_RUN);
+	CHECK(sc_ckpt_restore_run(&v, c) == 0);
+	sc_ckpt_view_free(&v);
+	CHECK(c->update == 11);
+	hooks.ctx = &rest;
+	hooks.after_update = NULL;
+	CHECK(sc_train_run(c, 25, lr, NULL, &hooks, &res) == 0);
+	CHECK(first.n + rest.n == full.n);
+	for (int i = 0; i < rest.n && first.n + i < full.n; i++) {
+		const struct sc_log_row *x = &rest.rows[i];
+		const struct sc_log_row *y = &full.rows[first.n + i];
+
+		CHECK(x->iter == y->iter && x->loss == y->loss &&
+		    x->acc == y->acc && x->val_loss == y->val_loss &&
+		    x->lr_estimate == y->lr_estimate);
+	}
+	CHECK(memcmp(a->model->theta, c->model->theta,
+	    a->model->n_theta * sizeof(float)) == 0);
+	CHECK(memcmp(a->model->velocity, c->model->velocity,
+	    a->model->n_theta * sizeof(float)) == 0);
+
+	/* Every cut of the file, and a byte too many, is refused. */
+	f = fopen(p, "rb");
+	fseek(f, 0, SEEK_END);
+	len = (size_t)ftell(f);
+	rewind(f);
+	bytes = malloc(len + 1);
+	CHECK(fread(bytes, 1, len, f) == len);
+	fclose(f);
+	for (size_t cut = 0; cut < len; cut++) {
+		refused += sc_ckpt_parse(bytes, cut, "cut", &v) < 0;
+		sc_ckpt_view_free(&v);
+	}
+	CHECK(refused == (int)len);
+	bytes[len] = 0;
+	CHECK(sc_ckpt_parse(bytes, len + 1, "long", &v) < 0);
+	sc_ckpt_view_free(&v);
+	CHECK(strstr(sc_error(), "long: 1 bytes more") != NULL);
+	CHECK(sc_ckpt_parse(bytes, len, "whole", &v) == 0);
+	sc_ckpt_view_free(&v);
+	bytes[8] = 2;
+	CHECK(sc_ckpt_parse(bytes, len, "v2", &v) < 0);
+	sc_ckpt_view_free(&v);
+	CHECK(strstr(sc_error(), "v2: format version 2") != NULL);
+	bytes[8] = 1;
+	bytes[len / 2] ^= 1;
+	CHECK(sc_ckpt_parse(bytes, len, "flip", &v) < 0);
+	sc_ckpt_view_free(&v);
+	CHECK(strstr(sc_error(), "checksum") != NULL);
+	free(bytes);
+
+	/* A checkpoint also gives a network its weights, as a model
+	 * file does. */
+	CHECK(sc_ckpt_load(p, a->model, NULL) == 0);
+done:
+	cJSON_Delete(config);
+	sc_trainer_free(a);
+	sc_trainer_free(b);
+	sc_trainer_free(c);
+}
+
+static void
+test_config_diff(void)
+{
+	cJSON *x = cJSON_Parse("{\"batch\": 64, \"seed\": 1, "
+	    "\"schedule\": \"a.csv\", \"hidden\": \"32\"}");
+	cJSON *y = cJSON_Parse("{\"batch\": 32, \"seed\": 1, "
+	    "\"schedule\": \"b.csv\", \"nesterov\": true}");
+	char buf[256];
+
+	CHECK(sc_ckpt_config_diff(x, x, buf, sizeof(buf)) == 0);
+	CHECK(sc_ckpt_config_diff(x, y, buf, sizeof(buf)) == 3);
+	CHECK(strcmp(buf, "batch: 64 in the checkpoint, 32 here; hidden: "
+	    "\"32\" in the checkpoint, none here; nesterov: none in the "
+	    "checkpoint, true here") == 0);
+	cJSON_Delete(x);
+	cJSON_Delete(y);
 }
 
 static void
@@ -451,6 +625,8 @@ main(void)
 	test_csv();
 	test_idx();
 	test_model_file();
+	test_checkpoint_file();
+	test_config_diff();
 	test_outputs();
 	test_rng();
 	test_suggest();
