@@ -132,6 +132,23 @@ sc_out_open(struct sc_out *o, const char *path)
 	return 0;
 }
 
+int
+sc_out_check(const char *path)
+{
+	struct sc_out o;
+	struct stat st;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	if (sc_out_open(&o, path) < 0)
+		return -1;
+	sc_out_abort(&o);
+	return 0;
+}
+
 const char *
 sc_out_name(const struct sc_out *o)
 {
