@@ -10,6 +10,7 @@
 struct reader {
 	const char *path;
 	long line;
+	long row_start;		/* line where the row being read began */
 	int n_cols;
 	char *names[SC_CSV_MAX_COLS];
 	char *fields[SC_CSV_MAX_COLS];
@@ -82,6 +83,7 @@ on_row_end(int c, void *data)
 	struct sc_csv_row row;
 
 	(void)c;
+	r->row_start = r->line + 1;
 	if (r->failed)
 		goto done;
 	if (r->too_many) {
@@ -138,10 +140,13 @@ parse_stream(FILE *f, struct reader *r, struct csv_parser *p)
 	free(line);
 	if (rc == 0 && !r->failed && ferror(f))
 		rc = sc_fail("%s: %s", r->path, strerror(errno));
+	/* In strict mode the only fault left at the end is a quoted
+	 * field that never closes: point at the row that opened it. */
 	if (rc == 0 && !r->failed &&
 	    csv_fini(p, on_field, on_row_end, r) != 0)
-		rc = sc_fail("%s: line %ld: %s", r->path, r->line,
-		    csv_strerror(csv_error(p)));
+		rc = sc_fail("%s: line %ld: a quoted field opened in this row "
+		    "is not closed before the end of the file", r->path,
+		    r->row_start);
 	if (rc == 0 && !r->failed && !r->have_header)
 		rc = sc_fail("%s: empty: no header row", r->path);
 	return rc != 0 || r->failed ? -1 : 0;
@@ -157,6 +162,7 @@ sc_csv_read(const char *path, sc_csv_header_fn on_header,
 	int rc;
 
 	r.path = path;
+	r.row_start = 1;
 	r.on_header = on_header;
 	r.on_row = on_row;
 	r.ctx = ctx;
