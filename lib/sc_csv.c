@@ -153,37 +153,42 @@ parse_stream(FILE *f, struct reader *r, struct csv_parser *p)
 }
 
 int
-sc_csv_read(const char *path, sc_csv_header_fn on_header,
+sc_csv_read_stream(FILE *f, const char *name, sc_csv_header_fn on_header,
     sc_csv_row_fn on_row, void *ctx)
 {
 	struct reader r = { 0 };
 	struct csv_parser p;
-	FILE *f;
 	int rc;
 
-	r.path = path;
+	r.path = name;
 	r.row_start = 1;
 	r.on_header = on_header;
 	r.on_row = on_row;
 	r.ctx = ctx;
-	if (strcmp(path, "-") == 0) {
-		f = stdin;
-		r.path = "<stdin>";
-	} else if ((f = fopen(path, "r")) == NULL) {
-		return sc_fail("%s: %s", path, strerror(errno));
-	}
-	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-		if (f != stdin)
-			fclose(f);
-		return sc_fail("%s: out of memory", r.path);
-	}
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		return sc_fail("%s: out of memory", name);
 	rc = parse_stream(f, &r, &p);
 	csv_free(&p);
 	clear_fields(&r);
 	for (int i = 0; i < r.n_cols; i++)
 		free(r.names[i]);
-	if (f != stdin)
-		fclose(f);
+	return rc;
+}
+
+int
+sc_csv_read(const char *path, sc_csv_header_fn on_header,
+    sc_csv_row_fn on_row, void *ctx)
+{
+	FILE *f;
+	int rc;
+
+	if (strcmp(path, "-") == 0)
+		return sc_csv_read_stream(stdin, "<stdin>", on_header, on_row,
+		    ctx);
+	if ((f = fopen(path, "r")) == NULL)
+		return sc_fail("%s: %s", path, strerror(errno));
+	rc = sc_csv_read_stream(f, path, on_header, on_row, ctx);
+	fclose(f);
 	return rc;
 }
 
