@@ -147,5 +147,10 @@ fuzz: deps
 	$(MAKE) $(patsubst %,$(FUZZ_DIR)/bin/fuzz_%,$(FUZZ_NAMES))
 	scripts/fuzz $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
+# Valgrind's memcheck on a short run of each tool (scripts/memcheck).
+memcheck: deps
+	$(MAKE) all
+	scripts/memcheck $(O)/bin
+
 clean:
 	rm -rf bin obj build demo-out
