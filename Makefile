@@ -27,8 +27,23 @@ GP = $(wildcard scripts/*.gp)
 SANITIZE_FLAGS = -O1 -g -fsanitize=address,undefined \
     -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# The fuzz targets (fuzz/fuzz_NAME.c), one per reader of untrusted
+# files; FUZZ_SECONDS is how long make fuzz runs each.
+FUZZ_NAMES = csv bounds idx ckpt
+FUZZ_REPLAY = $(patsubst %,$(O)/obj/fuzz_%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_DIR = build/fuzz
+FUZZ_CFLAGS = -std=c11 -Wall -Wextra -Wno-unknown-pragmas -D_DEFAULT_SOURCE \
+    -Ilib -Ifuzz -O1 -g -fno-omit-frame-pointer \
+    -fsanitize=address,undefined -fno-sanitize-recover=all
+# The readers and what they call: no OpenMP, no BLAS.
+FUZZ_LIB_SRC = lib/sc_error.c lib/sc_csv.c lib/sc_suggest.c \
+    lib/sc_data.c lib/sc_rng.c lib/sc_ckpt.c lib/sc_io.c
+FUZZ_LIB = $(FUZZ_DIR)/obj/libreaders.a
+
 .PHONY: all check unit bats demo bench install uninstall clean deps \
-    sanitize
+    sanitize replay fuzz memcheck
 
 all: $(addprefix $(O)/bin/,$(TOOLS))
 
@@ -46,11 +61,27 @@ $(O)/bin/%: cmd/%.c cmd/tool.h $(LIB)
 $(O)/obj/test_%: tests/unit/test_%.c tests/unit/check.h $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
 
+# Each fuzz target as a plain program that replays files, built like
+# the unit tests with whatever compiler builds the rest.
+$(O)/obj/fuzz_%: fuzz/fuzz_%.c fuzz/driver.c fuzz/memfile.c fuzz/fuzz.h \
+    $(LIB)
+	$(CC) $(ALL_CFLAGS) -Ifuzz -o $@ fuzz/fuzz_$*.c fuzz/driver.c \
+	    fuzz/memfile.c $(LIB) $(ALL_LDFLAGS) $(LDLIBS)
+
 deps:
 	scripts/install-deps
 
 unit: $(UNIT)
 	@for t in $(UNIT); do echo "$$t"; $$t || exit 1; done
+
+# The seed corpus and every input that once crashed a reader, through
+# the readers again.
+replay: $(FUZZ_REPLAY)
+	@for t in $(FUZZ_NAMES); do \
+	    dirs=fuzz/corpus/$$t; \
+	    [ -d fuzz/regress/$$t ] && dirs="$$dirs fuzz/regress/$$t"; \
+	    $(O)/obj/fuzz_$$t $$dirs || exit 1; \
+	done
 
 # The suites' TAP, then one closing line with the totals.
 bats: all
@@ -61,8 +92,8 @@ bats: all
 	    $(O)/obj/bats.tap; exit $$status
 
 check: deps
-	$(MAKE) all $(UNIT)
-	$(MAKE) unit bats
+	$(MAKE) all $(UNIT) $(FUZZ_REPLAY)
+	$(MAKE) unit replay bats
 
 demo: deps
 	$(MAKE) all
@@ -95,7 +126,31 @@ uninstall:
 # UndefinedBehaviorSanitizer: any error they find fails the run.
 sanitize: deps
 	$(MAKE) O=build/sanitize CFLAGS="$(SANITIZE_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" all unit bats
+	    LDFLAGS="-fsanitize=address,undefined" all unit replay bats
+
+# libFuzzer on each reader for FUZZ_SECONDS, from a scratch copy of its
+# seed corpus (clang; objects in build/fuzz).  A crash fails the run and
+# leaves its input in build/fuzz/run/NAME/crashes.
+$(FUZZ_DIR)/obj/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(FUZZ_DIR)/obj
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_LIB): $(patsubst lib/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/bin/fuzz_%: fuzz/fuzz_%.c fuzz/memfile.c fuzz/fuzz.h $(FUZZ_LIB)
+	@mkdir -p $(FUZZ_DIR)/bin
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ fuzz/fuzz_$*.c \
+	    fuzz/memfile.c $(FUZZ_LIB) -lcsv -lcjson -lz -lm
+
+fuzz: deps
+	$(MAKE) $(patsubst %,$(FUZZ_DIR)/bin/fuzz_%,$(FUZZ_NAMES))
+	scripts/fuzz $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+# Valgrind's memcheck on a short run of each tool (scripts/memcheck).
+memcheck: deps
+	$(MAKE) all
+	scripts/memcheck $(O)/bin
 
 clean:
 	rm -rf bin obj build demo-out

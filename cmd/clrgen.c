@@ -100,8 +100,11 @@ write_schedule(const struct args *a, const struct sc_sched *s)
 	if (sc_out_open(&out, a->output) < 0)
 		return -1;
 	if (sc_sched_write(s, out.f, a->json) < 0) {
+		int e = errno;
+
 		sc_out_abort(&out);
-		return sc_fail("%s: write failed", sc_out_name(&out));
+		return sc_fail("%s: write failed: %s", sc_out_name(&out),
+		    strerror(e));
 	}
 	return sc_out_commit(&out);
 }
@@ -114,7 +117,7 @@ main(int argc, char **argv)
 	struct args a;
 	int c, k = 0;
 
-	tool_name = "clrgen";
+	tool_start("clrgen");
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));
 	sc_sched_args_init(&a.sched);

@@ -62,7 +62,7 @@ main(int argc, char **argv)
 	cJSON *result;
 	int c, rc;
 
-	tool_name = "lrsuggest";
+	tool_start("lrsuggest");
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
 		switch (c) {

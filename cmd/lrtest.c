@@ -273,7 +273,7 @@ main(int argc, char **argv)
 	struct args a;
 	int c, rc, k = 0;
 
-	tool_name = "lrtest";
+	tool_start("lrtest");
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));

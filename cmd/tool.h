@@ -6,6 +6,7 @@
 #define TOOL_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,16 @@
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static const char *tool_name;
+
+/* Name the tool in messages.  A closed pipe on standard output then
+ * fails the next write (EPIPE), which the tool reports and exits 1 for,
+ * instead of dying silently of SIGPIPE. */
+static void
+tool_start(const char *name)
+{
+	tool_name = name;
+	signal(SIGPIPE, SIG_IGN);
+}
 
 /* "tool: message" on stderr. */
 static void

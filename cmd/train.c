@@ -489,8 +489,8 @@ stopped(const struct args *a, struct run *run, struct sc_out *out,
 	return sig != 0 ? 128 + sig : EXIT_OK;
 }
 
-/* Train, then write the summary and the model.  Returns the exit status,
- * or -1 with a message. */
+/* Train, then write the model, the summary and the training CSV.
+ * Returns the exit status, or -1 with a message. */
 static int
 run_training(const struct args *a, struct sc_trainer *tr,
     const struct sc_schedule_table *sched, const cJSON *config, double t0)
@@ -503,7 +503,10 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	cJSON *summary;
 	int rc;
 
-	if (sc_out_open(&out, a->output) < 0)
+	/* An output that cannot be written is found before the training,
+	 * not after it. */
+	if (sc_out_check(a->summary) < 0 || sc_out_check(a->save) < 0 ||
+	    sc_out_open(&out, a->output) < 0)
 		return -1;
 	memset(&run, 0, sizeof(run));
 	sc_csv_writer_init(&run.w, out.f);
@@ -554,21 +557,27 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	}
 	if (rc == 1)
 		return stopped(a, &run, &out, tr->update);
-	if (sc_out_commit(&out) < 0)
-		return -1;
 	if (stop_signal != 0 && !a->quiet)
 		tool_warn("%s came after the last update: the run is complete",
 		    signal_name(stop_signal));
 
+	/* The training CSV goes into place last, so a run whose model or
+	 * summary could not be written leaves the log the user had. */
 	summary = summary_json(config, tr, &res, sc_seconds() - t0);
-	if (summary == NULL)
+	if (summary == NULL) {
+		sc_out_abort(&out);
 		return sc_fail("out of memory");
+	}
 	rc = 0;
-	if (a->summary != NULL)
-		rc = write_summary(a->summary, summary);
-	if (rc == 0 && a->save != NULL)
+	if (a->save != NULL)
 		rc = sc_ckpt_save(a->save, tr->model,
 		    cJSON_GetObjectItem(summary, "config"));
+	if (rc == 0 && a->summary != NULL)
+		rc = write_summary(a->summary, summary);
+	if (rc == 0)
+		rc = sc_out_commit(&out);
+	else
+		sc_out_abort(&out);
 	if (rc == 0 && !a->quiet)
 		fprintf(stderr, "train: %ld updates, test accuracy %.2f %%, "
 		    "%.0f samples/s\n", res.updates, 100.0 * res.test_acc,
@@ -764,7 +773,7 @@ main(int argc, char **argv)
 	double t0 = sc_seconds();
 	int c, status, k = 0;
 
-	tool_name = "train";
+	tool_start("train");
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* a closed pipe shows at once */
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
 	memset(&a, 0, sizeof(a));

@@ -10,6 +10,7 @@
 struct reader {
 	const char *path;
 	long line;
+	long row_start;		/* line where the row being read began */
 	int n_cols;
 	char *names[SC_CSV_MAX_COLS];
 	char *fields[SC_CSV_MAX_COLS];
@@ -82,6 +83,7 @@ on_row_end(int c, void *data)
 	struct sc_csv_row row;
 
 	(void)c;
+	r->row_start = r->line + 1;
 	if (r->failed)
 		goto done;
 	if (r->too_many) {
@@ -138,46 +140,55 @@ parse_stream(FILE *f, struct reader *r, struct csv_parser *p)
 	free(line);
 	if (rc == 0 && !r->failed && ferror(f))
 		rc = sc_fail("%s: %s", r->path, strerror(errno));
+	/* In strict mode the only fault left at the end is a quoted
+	 * field that never closes: point at the row that opened it. */
 	if (rc == 0 && !r->failed &&
 	    csv_fini(p, on_field, on_row_end, r) != 0)
-		rc = sc_fail("%s: line %ld: %s", r->path, r->line,
-		    csv_strerror(csv_error(p)));
+		rc = sc_fail("%s: line %ld: a quoted field opened in this row "
+		    "is not closed before the end of the file", r->path,
+		    r->row_start);
 	if (rc == 0 && !r->failed && !r->have_header)
 		rc = sc_fail("%s: empty: no header row", r->path);
 	return rc != 0 || r->failed ? -1 : 0;
 }
 
 int
-sc_csv_read(const char *path, sc_csv_header_fn on_header,
+sc_csv_read_stream(FILE *f, const char *name, sc_csv_header_fn on_header,
     sc_csv_row_fn on_row, void *ctx)
 {
 	struct reader r = { 0 };
 	struct csv_parser p;
-	FILE *f;
 	int rc;
 
-	r.path = path;
+	r.path = name;
+	r.row_start = 1;
 	r.on_header = on_header;
 	r.on_row = on_row;
 	r.ctx = ctx;
-	if (strcmp(path, "-") == 0) {
-		f = stdin;
-		r.path = "<stdin>";
-	} else if ((f = fopen(path, "r")) == NULL) {
-		return sc_fail("%s: %s", path, strerror(errno));
-	}
-	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-		if (f != stdin)
-			fclose(f);
-		return sc_fail("%s: out of memory", r.path);
-	}
+	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
+		return sc_fail("%s: out of memory", name);
 	rc = parse_stream(f, &r, &p);
 	csv_free(&p);
 	clear_fields(&r);
 	for (int i = 0; i < r.n_cols; i++)
 		free(r.names[i]);
-	if (f != stdin)
-		fclose(f);
+	return rc;
+}
+
+int
+sc_csv_read(const char *path, sc_csv_header_fn on_header,
+    sc_csv_row_fn on_row, void *ctx)
+{
+	FILE *f;
+	int rc;
+
+	if (strcmp(path, "-") == 0)
+		return sc_csv_read_stream(stdin, "<stdin>", on_header, on_row,
+		    ctx);
+	if ((f = fopen(path, "r")) == NULL)
+		return sc_fail("%s: %s", path, strerror(errno));
+	rc = sc_csv_read_stream(f, path, on_header, on_row, ctx);
+	fclose(f);
 	return rc;
 }
 

@@ -36,6 +36,11 @@ typedef int (*sc_csv_header_fn)(void *ctx, const char *path, int n_cols,
 int sc_csv_read(const char *path, sc_csv_header_fn on_header,
     sc_csv_row_fn on_row, void *ctx);
 
+/* The same for a stream already open (a file, a pipe, memory), shown as
+ * name in messages; f is left open. */
+int sc_csv_read_stream(FILE *f, const char *name, sc_csv_header_fn on_header,
+    sc_csv_row_fn on_row, void *ctx);
+
 /* Index of the column called name, or -1. */
 int sc_csv_find(int n_cols, char **names, const char *name);
 

@@ -126,13 +126,28 @@ sc_idx_read(const char *path, int n_dims, uint32_t *dims)
 		sc_fail("%s: %zu bytes of data is too large", path, total);
 		goto fail;
 	}
-	data = malloc(total);
-	if (data == NULL) {
-		sc_fail("%s: out of memory for %zu bytes", path, total);
-		goto fail;
+	/* The buffer grows as the data arrives, so a header that promises
+	 * gigabytes in a short file costs no more than the file. */
+	for (size_t used = 0, cap = 0; used < total; ) {
+		size_t step;
+		uint8_t *p;
+
+		if (used == cap) {
+			cap = cap == 0 ? (1u << 20) : cap * 2;
+			cap = cap < total ? cap : total;
+			p = realloc(data, cap);
+			if (p == NULL) {
+				sc_fail("%s: out of memory for %zu bytes",
+				    path, total);
+				goto fail;
+			}
+			data = p;
+		}
+		step = cap - used;
+		if (read_fully(f, path, data + used, step, "data") < 0)
+			goto fail;
+		used += step;
 	}
-	if (read_fully(f, path, data, total, "data") < 0)
-		goto fail;
 	if (gzread(f, raw, 1) != 0) {
 		sc_fail("%s: data past the %zu bytes the header gives", path,
 		    total);

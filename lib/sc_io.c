@@ -157,6 +157,23 @@ sc_io_sync_dir(const char *path)
 	return rc;
 }
 
+int
+sc_out_check(const char *path)
+{
+	struct sc_out o;
+	struct stat st;
+
+	if (path == NULL || strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode))
+		return 0;
+	if (sc_out_open(&o, path) < 0)
+		return -1;
+	sc_out_abort(&o);
+	return 0;
+}
+
 const char *
 sc_out_name(const struct sc_out *o)
 {

@@ -23,6 +23,12 @@ struct sc_out {
 /* Open an output; returns 0, or -1 with a message naming the path. */
 int sc_out_open(struct sc_out *o, const char *path);
 
+/* Whether an output can be created at path before the work that fills
+ * it starts: a file's temporary file is made and removed again; standard
+ * output, a device or a pipe is not touched (opening a FIFO would wait
+ * for a reader).  Returns 0, or -1 with the message sc_out_open gives. */
+int sc_out_check(const char *path);
+
 /* Flush, sync and move into place (or flush standard output).  Returns
  * 0, or -1 with a message; on failure the temporary file is removed. */
 int sc_out_commit(struct sc_out *o);

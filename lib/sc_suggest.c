@@ -552,25 +552,33 @@ positive_field(const cJSON *o, const char *name, const char *path,
 	return 0;
 }
 
-int
-sc_bounds_read(const char *path, double *min_lr, double *max_lr)
+/* The line of text that pos points into, counted from 1. */
+static long
+line_at(const char *text, const char *pos)
 {
-	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
-	char *text = sc_read_file(path, 1 << 20);
+	long line = 1;
+
+	for (const char *p = text; p < pos && *p != '\0'; p++)
+		line += *p == '\n';
+	return line;
+}
+
+int
+sc_bounds_parse(const char *text, const char *name, double *min_lr,
+    double *max_lr)
+{
+	const char *end = NULL;
 	const cJSON *reason;
 	cJSON *o;
 	int rc = -1, has_min;
 
-	if (text == NULL)
-		return -1;
-	if (text[strspn(text, " \t\r\n")] == '\0') {
-		free(text);
+	if (text[strspn(text, " \t\r\n")] == '\0')
 		return sc_fail("%s: empty: no bounds JSON", name);
-	}
-	o = cJSON_Parse(text);
-	free(text);
+	/* Text after the object is refused too: it is not one object. */
+	o = cJSON_ParseWithOpts(text, &end, 1);
 	if (o == NULL)
-		return sc_fail("%s: not valid JSON", name);
+		return sc_fail("%s: line %ld: not valid JSON", name,
+		    end != NULL ? line_at(text, end) : 1L);
 	if (!cJSON_IsObject(o)) {
 		sc_fail("%s: expected a JSON object of bounds", name);
 		goto done;
@@ -592,5 +600,19 @@ sc_bounds_read(const char *path, double *min_lr, double *max_lr)
 	rc = 0;
 done:
 	cJSON_Delete(o);
+	return rc;
+}
+
+int
+sc_bounds_read(const char *path, double *min_lr, double *max_lr)
+{
+	const char *name = strcmp(path, "-") == 0 ? "<stdin>" : path;
+	char *text = sc_read_file(path, 1 << 20);
+	int rc;
+
+	if (text == NULL)
+		return -1;
+	rc = sc_bounds_parse(text, name, min_lr, max_lr);
+	free(text);
 	return rc;
 }

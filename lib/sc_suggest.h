@@ -52,6 +52,11 @@ int sc_suggest_method_known(const char *method);
  * -1 naming the file and field. */
 int sc_bounds_read(const char *path, double *min_lr, double *max_lr);
 
+/* The same for a bounds JSON already in memory (NUL-terminated); name is
+ * the file to show in messages. */
+int sc_bounds_parse(const char *text, const char *name, double *min_lr,
+    double *max_lr);
+
 /* Read a whole file ("-" for standard input) into a NUL-terminated
  * buffer to free().  Returns NULL with a message. */
 char *sc_read_file(const char *path, size_t limit);
