@@ -10,7 +10,7 @@ CC ?= cc
 CFLAGS ?= -O2 -g
 # What the code needs, whatever CFLAGS the user gives.
 ALL_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp \
-    -fvect-cost-model=cheap -Ilib $(CFLAGS)
+    -fvect-cost-model=cheap -ffp-contract=fast -Ilib $(CFLAGS)
 ALL_LDFLAGS = -fopenmp $(LDFLAGS)
 LDLIBS = -lcsv -lcjson -lz -lm -ldl
 

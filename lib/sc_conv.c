@@ -27,6 +27,7 @@
 
 #define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
 #define DIRECT_MAX 32		/* longest patch run by the direct loops */
+#define NARROW_MAX 16		/* most filters whose forward runs them */
 
 static size_t
 patch_len(const struct sc_layer *l)
@@ -50,6 +51,59 @@ static int
 is_direct(const struct sc_layer *l)
 {
 	return !is_pointwise(l) && patch_len(l) <= DIRECT_MAX;
+}
+
+/* Few filters make the product's result matrix too narrow for the BLAS
+ * as well; the direct loops run the forward pass of such layers, and the
+ * matrix products their backward. */
+static int
+is_direct_forward(const struct sc_layer *l)
+{
+	return is_direct(l) || (!is_pointwise(l) && l->out.c <= NARROW_MAX);
+}
+
+/*
+ * With stride 1, dx is itself a convolution: of dy, bordered by
+ * K - 1 - pad, with the filters flipped and their channels swapped.  When
+ * the forward runs the direct loops, so does that one (with F input
+ * channels the matrix product dcol = dy W would have an inner dimension
+ * of only F).
+ */
+static int
+is_transposed_dx(const struct sc_layer *l)
+{
+	return !is_direct(l) && is_direct_forward(l) && l->stride == 1;
+}
+
+/* The layer whose forward pass computes dx from dy. */
+static struct sc_layer
+transposed(const struct sc_layer *l)
+{
+	struct sc_layer t = *l;
+
+	t.in[0] = l->out;
+	t.out = l->in[0];
+	t.stride = 1;
+	t.pad = l->k - 1 - l->pad;
+	t.n_b = 0;
+	t.n_w = l->n_w;
+	return t;
+}
+
+/* Its weights, as transpose_weights lays them out: for tap (kh, kw) and
+ * input channel f, output channel c: W[f, K-1-kh, K-1-kw, c]. */
+static void
+transposed_weights(const struct sc_layer *l, float *wt)
+{
+	int K = l->k, C = l->in[0].c, F = l->out.c;
+
+	for (int kh = 0; kh < K; kh++)
+		for (int kw = 0; kw < K; kw++)
+			for (int f = 0; f < F; f++)
+				for (int c = 0; c < C; c++)
+					wt[(((size_t)kh * K + kw) * F + f) * C +
+					    c] = l->w[(((size_t)f * K + K - 1 -
+					    kh) * K + K - 1 - kw) * C + c];
 }
 
 static size_t
@@ -173,14 +227,16 @@ padded_len(const struct sc_layer *l)
 /*
  * Work memory: the transposed weights Wt (direct loops only), then one
  * block per thread.  A thread's block holds, for the matrix products, the
- * patches and their gradient for a chunk; for the direct loops, its dWt
- * and a bordered sample and its gradient; and in every case, last, its
- * share of dW and db, which the threads then add up in a fixed order.
+ * patches and their gradient for a chunk, or for a direct forward pass
+ * a bordered sample; for the direct loops, its dWt and a bordered sample
+ * and its gradient; and in every case, last, its share of dW and db,
+ * which the threads then add up in a fixed order.
  */
 static size_t
 shared_work(const struct sc_layer *l)
 {
-	return is_direct(l) ? round16(l->n_w) : 0;
+	return (is_direct_forward(l) + is_transposed_dx(l)) *
+	    round16(l->n_w);
 }
 
 /* Offset of the share of dW and db in a thread's block. */
@@ -189,10 +245,21 @@ partial_offset(const struct sc_layer *l, int max_batch)
 {
 	if (is_direct(l))
 		return round16(l->n_w) + 2 * round16(padded_len(l));
+	size_t patches;
+
 	if (is_pointwise(l))
 		return 0;
-	return 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
+	patches = 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
 	    patch_len(l);
+	if (patches < padded_len(l))
+		patches = padded_len(l);
+	if (is_transposed_dx(l)) {
+		struct sc_layer t = transposed(l);
+
+		if (patches < padded_len(&t))
+			patches = padded_len(&t);
+	}
+	return round16(patches);
 }
 
 static size_t
@@ -285,6 +352,40 @@ direct_pixel(const struct sc_layer *l, const float *restrict v, size_t row,
 		}
 }
 
+/* PIX neighbouring output pixels of one row at once, whose patches start
+ * `step` floats apart, share each weight load: out[p] = b + patch_p * Wt
+ * for filters f0 .. f0 + BLOCK - 1. */
+#define PIX 4
+
+static inline __attribute__((always_inline)) void
+direct_pixels(const struct sc_layer *l, const float *restrict v,
+    size_t step, size_t row, const float *restrict wt, int f0,
+    float *restrict out)
+{
+	int F = l->out.c, K = l->k, KC = l->k * l->in[0].c;
+	float acc[PIX][BLOCK];
+
+	/* Unrolled, so that acc lives in registers (PIX is 4). */
+	#pragma GCC unroll 4
+	for (int p = 0; p < PIX; p++)
+		for (int f = 0; f < BLOCK; f++)
+			acc[p][f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+	for (int kh = 0; kh < K; kh++)
+		for (int j = 0; j < KC; j++) {
+			const float *w = wt + (size_t)(kh * KC + j) * F + f0;
+			const float *a = v + kh * row + j;
+
+			#pragma GCC unroll 4
+			for (int p = 0; p < PIX; p++)
+				for (int f = 0; f < BLOCK; f++)
+					acc[p][f] += a[p * step] * w[f];
+		}
+	#pragma GCC unroll 4
+	for (int p = 0; p < PIX; p++)
+		for (int f = 0; f < BLOCK; f++)
+			out[(size_t)p * F + f] = acc[p][f];
+}
+
 /* The direct loops over samples lo..hi: y = x * W (+ b); pad holds a
  * bordered sample. */
 SC_HOT static void
@@ -295,21 +396,34 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 	int OH = l->out.h, OW = l->out.w, F = l->out.c, C = l->in[0].c;
 	size_t in_len = sc_shape_size(l->in[0]);
 	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
+	size_t step = (size_t)l->stride * C;
 
 	for (long s = lo; s < hi; s++) {
 		add_border(l, x + s * in_len, pad);
 		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++) {
+			for (int ow = 0; ow < OW; ) {
 				const float *v = pad + (size_t)oh *
 				    l->stride * row + (size_t)ow * l->stride *
 				    C;
 				float *out = y + (((size_t)s * OH + oh) * OW +
 				    ow) * F;
+				int np = OW - ow >= PIX ? PIX : 1;
 
-				for (int f0 = 0; f0 < F; f0 += BLOCK)
-					direct_pixel(l, v, row, wt, f0,
-					    F - f0 < BLOCK ? F - f0 : BLOCK,
-					    out + f0);
+				for (int f0 = 0; f0 < F; f0 += BLOCK) {
+					int nf = F - f0 < BLOCK ? F - f0 :
+					    BLOCK;
+
+					if (np == PIX && nf == BLOCK) {
+						direct_pixels(l, v, step, row,
+						    wt, f0, out + f0);
+						continue;
+					}
+					for (int p = 0; p < np; p++)
+						direct_pixel(l, v + p * step,
+						    row, wt, f0, nf, out +
+						    (size_t)p * F + f0);
+				}
+				ow += np;
 			}
 	}
 }
@@ -423,7 +537,7 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
-	int direct = is_direct(l);
+	int direct = is_direct_forward(l);
 
 	(void)train;
 	if (direct)
@@ -434,9 +548,12 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		if (direct)
+		if (is_direct(l))
 			direct_forward(l, x[0], l->work, y, lo, hi,
 			    thread_block(l, t) + round16(l->n_w));
+		else if (direct)
+			direct_forward(l, x[0], l->work, y, lo, hi,
+			    thread_block(l, t));
 		else
 			forward_range(l, x[0], y, lo, hi, chunk,
 			    thread_block(l, t));
@@ -501,10 +618,15 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 	size_t offset = partial_offset(l, l->max_batch);
 	size_t n_par = l->n_w + l->n_b, kkc = patch_len(l);
 	int direct = is_direct(l), F = l->out.c;
+	int trans = is_transposed_dx(l) && dx[0] != NULL;
+	struct sc_layer tl = transposed(l);
+	float *wt2 = l->work + round16(l->n_w);
 
 	(void)y;
 	if (direct)
 		transpose_weights(l, l->work);
+	if (trans)
+		transposed_weights(l, wt2);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
@@ -523,8 +645,11 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 					block[offset + (size_t)f * kkc + j] =
 					    block[j * F + f];
 		} else {
-			backward_range(l, x[0], dy, dx[0], lo, hi, chunk,
-			    block);
+			backward_range(l, x[0], dy, trans ? NULL : dx[0], lo,
+			    hi, chunk, block);
+			if (trans)
+				direct_forward(&tl, dy, wt2, dx[0], lo, hi,
+				    block);
 		}
 		#pragma omp barrier
 		/* Each thread adds every thread's share of one slice of

@@ -419,7 +419,7 @@ lrtest_init() {
 	saved_model
 	poke m.model '\x02' 8
 	lrtest_init m.model
-	assert_refused 1 "m.model: format version 2, this build reads 1"
+	assert_refused 1 "m.model: format version 2, this build reads version 1"
 }
 
 @test "bad input: truncated model file -> 1, names file" {
@@ -432,7 +432,7 @@ lrtest_init() {
 @test "bad input: a schedule given as a model file -> 1, names file" {
 	saved_model
 	lrtest_init s.csv
-	assert_refused 1 "s.csv: not a superconv model file"
+	assert_refused 1 "s.csv: not a superconv model or checkpoint"
 }
 
 # --- outputs that cannot be written ---------------------------------------

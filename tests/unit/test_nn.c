@@ -208,6 +208,12 @@ test_layer_gradients(struct sc_rng *rng)
 	CHECK(sc_conv_setup(&l, (struct sc_shape){ 2, 7, 6 }, 17, 3, 2, 1,
 	    0) == 0);
 	check_layer("conv3x3 direct, stride 2", &l, 2, 1, rng, 1e-2f);
+	/* Few filters: the direct loops' forward, and dx as the forward of
+	 * the transposed convolution. */
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, (struct sc_shape){ 16, 5, 6 }, 16, 3, 1, 1,
+	    1) == 0);
+	check_layer("conv3x3 16 filters", &l, 2, 1, rng, 1e-2f);
 
 	memset(&l, 0, sizeof(l));
 	sc_bn_setup(&l, img, 0.1f, 1e-5f);
@@ -279,6 +285,7 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 3, 12, 12, 4, 3, 3, 0, 2 },
 		{ 1, 28, 28, 32, 3, 1, 1, 3 },
 		{ 3, 10, 9, 21, 3, 2, 1, 2 },
+		{ 16, 9, 11, 16, 3, 1, 1, 2 },
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
