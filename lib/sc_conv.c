@@ -75,6 +75,19 @@ is_transposed_dx(const struct sc_layer *l)
 	return !is_direct(l) && is_direct_forward(l) && l->stride == 1;
 }
 
+/* A stride-1 layer of exactly BLOCK filters and whole groups of TAPS
+ * patch values runs its whole backward pass as direct loops too: dW
+ * from the bordered sample and dy, dx as the transposed convolution; it
+ * needs no patches at all. */
+#define TAPS 8
+
+static int
+is_narrow(const struct sc_layer *l)
+{
+	return is_transposed_dx(l) && l->out.c == 16 &&
+	    patch_len(l) % TAPS == 0;
+}
+
 /* The layer whose forward pass computes dx from dy. */
 static struct sc_layer
 transposed(const struct sc_layer *l)
@@ -243,22 +256,22 @@ shared_work(const struct sc_layer *l)
 static size_t
 partial_offset(const struct sc_layer *l, int max_batch)
 {
-	if (is_direct(l))
-		return round16(l->n_w) + 2 * round16(padded_len(l));
+	struct sc_layer t = transposed(l);
 	size_t patches;
 
+	if (is_direct(l))
+		return round16(l->n_w) + 2 * round16(padded_len(l));
+	if (is_narrow(l))
+		return round16(l->n_w) + round16(padded_len(l)) +
+		    round16(padded_len(&t));
 	if (is_pointwise(l))
 		return 0;
 	patches = 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
 	    patch_len(l);
 	if (patches < padded_len(l))
 		patches = padded_len(l);
-	if (is_transposed_dx(l)) {
-		struct sc_layer t = transposed(l);
-
-		if (patches < padded_len(&t))
-			patches = padded_len(&t);
-	}
+	if (is_transposed_dx(l) && patches < padded_len(&t))
+		patches = padded_len(&t);
 	return round16(patches);
 }
 
@@ -428,6 +441,71 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 	}
 }
 
+/* sum[f] += g[r, f] over rows r < P. */
+SC_HOT static void
+add_rows(const float *restrict g, int P, int F, float *restrict sum)
+{
+	for (int r = 0; r < P; r++)
+		for (int f = 0; f < F; f++)
+			sum[f] += g[(size_t)r * F + f];
+}
+
+/* dWt[j, f] += sum over pixels of patch[j] * dy[f], for samples lo..hi of
+ * a narrow layer (BLOCK filters): TAPS patch values at a time, whose
+ * sums over the sample's pixels stay in registers.  db too; dwt and db
+ * are zeroed here, pad holds a bordered sample. */
+SC_HOT static void
+narrow_dw(const struct sc_layer *l, const float *restrict x,
+    const float *restrict dy, long lo, long hi, float *restrict dwt,
+    float *restrict db, float *restrict pad)
+{
+	int OH = l->out.h, OW = l->out.w, C = l->in[0].c;
+	int KC = l->k * C, kkc = (int)patch_len(l);
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
+	size_t step = (size_t)l->stride * C;
+
+	memset(dwt, 0, l->n_w * sizeof(float));
+	memset(db, 0, l->n_b * sizeof(float));
+	for (long s = lo; s < hi; s++) {
+		const float *g = dy + (size_t)s * OH * OW * BLOCK;
+
+		add_border(l, x + s * in_len, pad);
+		if (l->n_b > 0)
+			add_rows(g, OH * OW, BLOCK, db);
+		for (int j0 = 0; j0 < kkc; j0 += TAPS) {
+			float acc[TAPS][BLOCK];
+			size_t off[TAPS];
+
+			#pragma GCC unroll 8
+			for (int q = 0; q < TAPS; q++) {
+				off[q] = (size_t)((j0 + q) / KC) * row +
+				    (size_t)((j0 + q) % KC);
+				for (int f = 0; f < BLOCK; f++)
+					acc[q][f] = 0.0f;
+			}
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					const float *a = pad + oh * l->stride *
+					    row + ow * step;
+					const float *gv = g + ((size_t)oh *
+					    OW + ow) * BLOCK;
+
+					#pragma GCC unroll 8
+					for (int q = 0; q < TAPS; q++)
+						for (int f = 0; f < BLOCK; f++)
+							acc[q][f] += a[off[q]] *
+							    gv[f];
+				}
+			#pragma GCC unroll 8
+			for (int q = 0; q < TAPS; q++)
+				for (int f = 0; f < BLOCK; f++)
+					dwt[(size_t)(j0 + q) * BLOCK + f] +=
+					    acc[q][f];
+		}
+	}
+}
+
 /* y += a * x over n values, in blocks the compiler keeps whole. */
 static inline __attribute__((always_inline)) void
 add_scaled(int n, float a, const float *restrict x, float *restrict y)
@@ -560,15 +638,6 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	}
 }
 
-/* sum[f] += g[r, f] over rows r < P. */
-SC_HOT static void
-add_rows(const float *restrict g, int P, int F, float *restrict sum)
-{
-	for (int r = 0; r < P; r++)
-		for (int f = 0; f < F; f++)
-			sum[f] += g[(size_t)r * F + f];
-}
-
 /* The backward pass of samples lo..hi into this thread's dW and db. */
 static void
 backward_range(struct sc_layer *l, const float *x, const float *dy,
@@ -644,6 +713,18 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 				for (size_t j = 0; j < kkc; j++)
 					block[offset + (size_t)f * kkc + j] =
 					    block[j * F + f];
+		} else if (is_narrow(l)) {
+			float *pad = block + round16(l->n_w);
+
+			narrow_dw(l, x[0], dy, lo, hi, block,
+			    block + offset + l->n_w, pad);
+			for (int f = 0; f < F; f++)
+				for (size_t j = 0; j < kkc; j++)
+					block[offset + (size_t)f * kkc + j] =
+					    block[j * F + f];
+			if (trans)
+				direct_forward(&tl, dy, wt2, dx[0], lo, hi,
+				    pad + round16(padded_len(l)));
 		} else {
 			backward_range(l, x[0], dy, trans ? NULL : dx[0], lo,
 			    hi, chunk, block);
