@@ -367,21 +367,24 @@ direct_pixel(const struct sc_layer *l, const float *restrict v, size_t row,
 
 /* PIX neighbouring output pixels of one row at once, whose patches start
  * `step` floats apart, share each weight load: out[p] = b + patch_p * Wt
- * for filters f0 .. f0 + BLOCK - 1. */
+ * for filters f0 .. f0 + width - 1.  width (16, 32 or 64: WIDE) is a
+ * constant where this is inlined, and PIX x width sums fit the 32 vector
+ * registers of AVX-512. */
 #define PIX 4
+#define WIDE 64
 
 static inline __attribute__((always_inline)) void
 direct_pixels(const struct sc_layer *l, const float *restrict v,
     size_t step, size_t row, const float *restrict wt, int f0,
-    float *restrict out)
+    float *restrict out, const int width)
 {
 	int F = l->out.c, K = l->k, KC = l->k * l->in[0].c;
-	float acc[PIX][BLOCK];
+	float acc[PIX][WIDE];
 
 	/* Unrolled, so that acc lives in registers (PIX is 4). */
 	#pragma GCC unroll 4
 	for (int p = 0; p < PIX; p++)
-		for (int f = 0; f < BLOCK; f++)
+		for (int f = 0; f < width; f++)
 			acc[p][f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
 	for (int kh = 0; kh < K; kh++)
 		for (int j = 0; j < KC; j++) {
@@ -390,13 +393,20 @@ direct_pixels(const struct sc_layer *l, const float *restrict v,
 
 			#pragma GCC unroll 4
 			for (int p = 0; p < PIX; p++)
-				for (int f = 0; f < BLOCK; f++)
+				for (int f = 0; f < width; f++)
 					acc[p][f] += a[p * step] * w[f];
 		}
 	#pragma GCC unroll 4
 	for (int p = 0; p < PIX; p++)
-		for (int f = 0; f < BLOCK; f++)
+		for (int f = 0; f < width; f++)
 			out[(size_t)p * F + f] = acc[p][f];
+}
+
+/* The widest of 64, 32 and 16 that divides n, or 0. */
+static int
+block_width(int n)
+{
+	return n % 64 == 0 ? 64 : n % 32 == 0 ? 32 : n % 16 == 0 ? 16 : 0;
 }
 
 /* The direct loops over samples lo..hi: y = x * W (+ b); pad holds a
@@ -407,6 +417,7 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
     float *restrict pad)
 {
 	int OH = l->out.h, OW = l->out.w, F = l->out.c, C = l->in[0].c;
+	int width = block_width(F);
 	size_t in_len = sc_shape_size(l->in[0]);
 	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
 	size_t step = (size_t)l->stride * C;
@@ -422,15 +433,27 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 				    ow) * F;
 				int np = OW - ow >= PIX ? PIX : 1;
 
-				for (int f0 = 0; f0 < F; f0 += BLOCK) {
+				for (int f0 = 0; np == PIX && width > 0 &&
+				    f0 < F; f0 += width)
+					switch (width) {
+					case 64:
+						direct_pixels(l, v, step, row,
+						    wt, f0, out + f0, 64);
+						break;
+					case 32:
+						direct_pixels(l, v, step, row,
+						    wt, f0, out + f0, 32);
+						break;
+					case 16:
+						direct_pixels(l, v, step, row,
+						    wt, f0, out + f0, 16);
+						break;
+					}
+				for (int f0 = 0; (np < PIX || width == 0) &&
+				    f0 < F; f0 += BLOCK) {
 					int nf = F - f0 < BLOCK ? F - f0 :
 					    BLOCK;
 
-					if (np == PIX && nf == BLOCK) {
-						direct_pixels(l, v, step, row,
-						    wt, f0, out + f0);
-						continue;
-					}
 					for (int p = 0; p < np; p++)
 						direct_pixel(l, v + p * step,
 						    row, wt, f0, nf, out +
