@@ -492,10 +492,34 @@ place(struct sc_model *m)
 	}
 }
 
+/* A ReLU that reads a batch norm no other layer reads is folded into it:
+ * the batch norm writes the ReLU's output and takes its gradient, and the
+ * ReLU shares the batch norm's buffers and is not run. */
+static void
+fold_relus(struct sc_model *m)
+{
+	for (int i = 0; i + 1 < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
+		int others = 0;
+
+		if (strcmp(l->ops->kind, "batchnorm") != 0 ||
+		    strcmp(r->ops->kind, "relu") != 0 || r->n_src != 1 ||
+		    r->src[0] != i)
+			continue;
+		for (int j = i + 2; j < m->n_layers; j++)
+			for (int k = 0; k < m->layers[j].n_src; k++)
+				others += m->layers[j].src[k] == i;
+		if (others == 0)
+			l->relu = r->fused = 1;
+	}
+}
+
 static int
 allocate(struct sc_model *m)
 {
 	size_t widest = 0, work = 0, priv = 0;
+
+	fold_relus(m);
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
@@ -510,7 +534,10 @@ allocate(struct sc_model *m)
 		    l->ops->work_size(l, m->max_batch) > work)
 			work = l->ops->work_size(l, m->max_batch);
 		widest = out > widest ? out : widest;
-		if ((m->acts[i] = alloc_floats(out)) == NULL ||
+		if (l->fused) {
+			m->acts[i] = m->acts[i - 1];
+			m->grads[i] = m->grads[i - 1];
+		} else if ((m->acts[i] = alloc_floats(out)) == NULL ||
 		    (m->grads[i] = alloc_floats(out)) == NULL)
 			return -1;
 	}
@@ -565,10 +592,11 @@ sc_model_free(struct sc_model *m)
 {
 	if (m == NULL)
 		return;
-	for (int i = 0; i < m->n_layers; i++) {
-		free(m->acts[i]);
-		free(m->grads[i]);
-	}
+	for (int i = 0; i < m->n_layers; i++)
+		if (!m->layers[i].fused) {
+			free(m->acts[i]);
+			free(m->grads[i]);
+		}
 	free(m->theta);
 	free(m->grad);
 	free(m->velocity);
@@ -674,6 +702,12 @@ sc_model_print_profile(const struct sc_model *m, void *stream)
 		 * layer, dx: one forward's work each. */
 		double bfl = fl * (i == 0 ? 1.0 : 2.0);
 
+		if (l->fused) {
+			fprintf(f, "%5d  %-10s %4d,%4d,%4d %21s  (done by "
+			    "layer %d)\n", i, l->ops->kind, l->out.c, l->out.h,
+			    l->out.w, "", i - 1);
+			continue;
+		}
 		fprintf(f, "%5d  %-10s %4d,%4d,%4d %10.3f %10.3f %5.1f%%",
 		    i, l->ops->kind, l->out.c, l->out.h, l->out.w,
 		    m->fwd_seconds[i], m->bwd_seconds[i],
@@ -704,6 +738,8 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 
 		double t0 = m->profile ? sc_seconds() : 0.0;
 
+		if (l->fused)
+			continue;
 		if (l->n_src == 2)
 			in[1] = act(m, x, l->src[1]);
 		l->ops->forward(l, in, m->acts[i], n, train);
@@ -734,6 +770,8 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		float *dx[2] = { NULL, NULL };
 		int add[2] = { 0, 0 };
 
+		if (l->fused)
+			continue;
 		for (int k = 0; k < l->n_src; k++) {
 			int s = l->src[k];
 

@@ -80,6 +80,8 @@ struct sc_layer {
 	float momentum, eps;	/* batch normalisation */
 	float p;		/* dropout probability */
 	int train;		/* the mode of the last forward pass */
+	int relu;		/* batch norm: the next layer's ReLU, done here */
+	int fused;		/* done by the layer before: not run */
 };
 
 /* What a network is made of, before it is built. */

@@ -340,6 +340,64 @@ test_bn_running_stats(void)
 	CHECK_NEAR(y[0], (1.0 - 0.4) / sqrt(state[1] + 1e-5), 1e-5);
 }
 
+/* A batch norm with the next ReLU folded in gives the results of the two
+ * layers run apart, bit for bit, in both modes. */
+static void
+test_bn_relu_folded(void)
+{
+	for (int train = 0; train <= 1; train++) {
+		struct sc_shape img = { 5, 4, 3 };
+		struct sc_layer apart, relu, folded;
+		struct sc_rng r1, r2;
+		struct rig a, b;
+		size_t len = 3 * sc_shape_size(img);
+		float *z = zeros(len), *dz = zeros(len);
+		const float *in[1];
+		float *dx[1];
+		int same = 1;
+
+		memset(&apart, 0, sizeof(apart));
+		memset(&folded, 0, sizeof(folded));
+		memset(&relu, 0, sizeof(relu));
+		sc_bn_setup(&apart, img, 0.1f, 1e-5f);
+		sc_bn_setup(&folded, img, 0.1f, 1e-5f);
+		sc_relu_setup(&relu, img);
+		folded.relu = 1;
+		sc_rng_seed(&r1, 5);
+		sc_rng_seed(&r2, 5);
+		rig_setup(&a, &apart, 3, train, &r1);
+		rig_setup(&b, &folded, 3, train, &r2);
+
+		in[0] = a.x[0];
+		apart.ops->forward(&apart, in, a.y, 3, train);
+		in[0] = a.y;
+		relu.ops->forward(&relu, in, z, 3, train);
+		dx[0] = dz;
+		relu.ops->backward(&relu, in, z, a.r, dx, 3);
+		in[0] = a.x[0];
+		dx[0] = a.dx[0];
+		apart.ops->backward(&apart, in, a.y, dz, dx, 3);
+
+		in[0] = b.x[0];
+		dx[0] = b.dx[0];
+		folded.ops->forward(&folded, in, b.y, 3, train);
+		folded.ops->backward(&folded, in, b.y, b.r, dx, 3);
+
+		for (size_t i = 0; i < len; i++)
+			same &= z[i] == b.y[i] && a.dx[0][i] == b.dx[0][i];
+		for (size_t i = 0; i < apart.n_w; i++)
+			same &= apart.dw[i] == folded.dw[i] &&
+			    apart.db[i] == folded.db[i];
+		if (!CHECK(same))
+			fprintf(stderr, "  folded ReLU differs (train %d)\n",
+			    train);
+		free(z);
+		free(dz);
+		rig_free(&a);
+		rig_free(&b);
+	}
+}
+
 static void
 test_softmax_xent(struct sc_rng *rng)
 {
@@ -558,6 +616,7 @@ main(void)
 	test_layer_gradients(&rng);
 	test_conv_against_naive(&rng);
 	test_maxpool_ties();
+	test_bn_relu_folded();
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
