@@ -110,7 +110,7 @@ bench: deps
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(addprefix bin/,$(TOOLS)) $(DESTDIR)$(BINDIR)
+	install -m 755 $(addprefix $(O)/bin/,$(TOOLS)) $(DESTDIR)$(BINDIR)
 	install -m 755 scripts/lrplot $(DESTDIR)$(BINDIR)/lrplot
 	install -m 644 $(GP) $(DESTDIR)$(SHAREDIR)
 	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1
