@@ -41,15 +41,15 @@ parse_hidden(struct sc_model_spec *spec, const char *hidden)
 		v = strtol(p, &end, 10);
 		if (end == p || errno != 0 || v < 1 || v > 65536 ||
 		    (*end != ',' && *end != '\0'))
-			return sc_fail("--hidden '%s': expected widths from 1 "
+			return sc_fail_usage("--hidden '%s': expected widths from 1 "
 			    "to 65536 separated by commas", hidden);
 		if (spec->n_hidden == SC_MAX_HIDDEN)
-			return sc_fail("--hidden '%s': at most %d layers",
+			return sc_fail_usage("--hidden '%s': at most %d layers",
 			    hidden, SC_MAX_HIDDEN);
 		spec->hidden[spec->n_hidden++] = (int)v;
 		p = *end == ',' ? end + 1 : end;
 		if (*end == ',' && *p == '\0')
-			return sc_fail("--hidden '%s': trailing comma",
+			return sc_fail_usage("--hidden '%s': trailing comma",
 			    hidden);
 	}
 	return 0;
@@ -65,14 +65,14 @@ sc_model_spec_parse(struct sc_model_spec *spec, const char *name,
 	for (int i = 0; presets[i] != NULL; i++)
 		known |= strcmp(name, presets[i]) == 0;
 	if (!known && !is_description_file(name))
-		return sc_fail("--model: '%s' is neither a preset (mlp, lenet, "
+		return sc_fail_usage("--model: '%s' is neither a preset (mlp, lenet, "
 		    "cnn, resnet8, resnet20, resnet56) nor a description file",
 		    name);
 	if (hidden != NULL && strcmp(name, "mlp") != 0)
-		return sc_fail("--hidden: applies to the mlp model only");
+		return sc_fail_usage("--hidden: applies to the mlp model only");
 	if (!known) {
 		if (strlen(name) >= sizeof(spec->path))
-			return sc_fail("--model: path too long");
+			return sc_fail_usage("--model: path too long");
 		snprintf(spec->name, sizeof(spec->name), "file");
 		snprintf(spec->path, sizeof(spec->path), "%s", name);
 		return 0;

@@ -235,6 +235,18 @@ make_schedule() {
 	grep -q -- '--batch' <<<"$stderr"
 }
 
+@test "train refuses a bad --hidden with status 2 before training" {
+	for bad in "--model cnn --hidden 32" "--hidden 0" "--hidden 32," \
+	    "--hidden 70000"; do
+		run --separate-stderr train --policy 1cycle --max-lr 0.1 \
+		    --iters 5 --threads 1 $bad -o log.csv
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		grep -q -- '--hidden' <<<"$stderr"
+		assert_no_file log.csv
+	done
+}
+
 # --- output ----------------------------------------------------------------
 
 @test "train -o FILE writes the file and nothing on stdout" {
