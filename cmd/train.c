@@ -659,6 +659,31 @@ checkpoint_options(const struct args *a)
 	return 0;
 }
 
+/* Each output in a file of its own: two options naming the same file
+ * would have one replace the other. */
+static int
+distinct_outputs(const struct args *a)
+{
+	const char *names[] = { "-o", "--summary", "--save", "--checkpoint" };
+	const char *paths[] = { a->output, a->summary, a->save,
+	    a->checkpoint };
+
+	for (int i = 0; i < 4; i++) {
+		for (int j = i + 1; j < 4; j++) {
+			if (!sc_out_same(paths[i], paths[j]))
+				continue;
+			if (strcmp(paths[i], paths[j]) == 0)
+				return sc_fail_usage("%s and %s both name %s: "
+				    "each output needs a file of its own",
+				    names[i], names[j], paths[j]);
+			return sc_fail_usage("%s %s and %s %s are the same "
+			    "file: each output needs a file of its own",
+			    names[i], paths[i], names[j], paths[j]);
+		}
+	}
+	return 0;
+}
+
 /* --resume: compare the checkpoint's configuration with this run's,
  * then restore the trainer to where the checkpoint stood. */
 static int
@@ -806,6 +831,8 @@ main(int argc, char **argv)
 		return checkpoint_info(a.checkpoint_info);
 	if (a.model_info)
 		return model_info(&a);
+	if (distinct_outputs(&a) < 0)
+		return tool_fail(EXIT_USAGE);
 	if (a.force && a.resume == NULL) {
 		tool_warn("--force: applies to --resume only");
 		return EXIT_USAGE;

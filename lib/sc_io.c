@@ -174,6 +174,51 @@ sc_out_check(const char *path)
 	return 0;
 }
 
+/* Where an output lands: the file's device and inode when it exists,
+ * else its directory's and its last component.  Returns 1 for a regular
+ * file (or none yet), 0 for standard output, a device or a pipe. */
+static int
+out_place(const char *path, struct stat *st, const char **base)
+{
+	char dir[4096];
+	const char *slash;
+
+	*base = NULL;
+	if (path == NULL || strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, st) == 0)
+		return S_ISREG(st->st_mode);
+	slash = strrchr(path, '/');
+	*base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, st) != 0)
+		memset(st, 0, sizeof(*st));
+	return 1;
+}
+
+int
+sc_out_same(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	const char *base_a, *base_b;
+
+	if (!out_place(a, &sa, &base_a) || !out_place(b, &sb, &base_b))
+		return 0;
+	if (strcmp(a, b) == 0)
+		return 1;
+	if (sa.st_ino == 0 || sb.st_ino == 0 || sa.st_dev != sb.st_dev ||
+	    sa.st_ino != sb.st_ino)
+		return 0;
+	if (base_a == NULL || base_b == NULL)
+		return base_a == base_b;
+	return strcmp(base_a, base_b) == 0;
+}
+
 const char *
 sc_out_name(const struct sc_out *o)
 {

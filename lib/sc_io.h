@@ -50,6 +50,11 @@ void sc_io_watch_signals(void);
  * a crash of the system.  Returns 0, or -1 with a message. */
 int sc_io_sync_dir(const char *path);
 
+/* Whether two named outputs would land in the same file: the same
+ * existing file, or the same name in the same directory.  Standard
+ * output ("-" or NULL), devices and pipes are never the same output. */
+int sc_out_same(const char *a, const char *b);
+
 /* The name to show in messages. */
 const char *sc_out_name(const struct sc_out *o);
 

@@ -301,6 +301,39 @@ make_schedule() {
 	jq -e '.config.momentum == 0.8' s.json
 }
 
+@test "train refuses two outputs on one file with status 2, naming both options" {
+	make_schedule 20
+	echo old >o.csv
+	for pair in "-o o.csv --save o.csv" "-o o.csv --summary ./o.csv" \
+	    "--checkpoint o.csv -o o.csv" "--save o.csv --checkpoint o.csv" \
+	    "--summary new.json --save new.json"; do
+		set -- $pair
+		run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
+		    "$@"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		grep -q -- "$1 .*$3 .*\(both name\|are the same file\)" \
+		    <<<"$stderr" || grep -q -- "$3 .*$1 .*\(both name\|are the same file\)" \
+		    <<<"$stderr"
+	done
+	[ "$(cat o.csv)" = old ]
+	assert_no_file new.json
+	ln o.csv link.csv
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
+	    -o o.csv --summary link.csv
+	[ "$status" -eq 2 ]
+	grep -q -- '-o o.csv and --summary link.csv are the same file' \
+	    <<<"$stderr"
+	assert_no_temp_files
+}
+
+@test "train may send several outputs to /dev/null" {
+	make_schedule 20
+	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv -q \
+	    -o /dev/null --summary /dev/null --save /dev/null
+	[ "$status" -eq 0 ]
+}
+
 @test "train writes its summary to a device such as /dev/null" {
 	make_schedule
 	run --separate-stderr train "${SMALL[@]}" --schedule sched.csv \
