@@ -651,6 +651,13 @@ checkpoint_options(const struct args *a)
 	if (strcmp(a->checkpoint, "-") == 0)
 		return sc_fail_usage("--checkpoint: needs a file, not standard "
 		    "output");
+	/* A fresh run would replace another run's state at its first
+	 * checkpoint. */
+	if (a->resume == NULL && !a->force &&
+	    sc_ckpt_is_run_file(a->checkpoint))
+		return sc_fail_usage("--checkpoint: %s holds a checkpoint; "
+		    "resume it with --resume %s, or give --force to start over",
+		    a->checkpoint, a->checkpoint);
 	/* A file that cannot be created fails now, not after an hour of
 	 * training; what is there stays untouched. */
 	if (sc_out_open(&probe, a->checkpoint) < 0)
@@ -833,8 +840,8 @@ main(int argc, char **argv)
 		return model_info(&a);
 	if (distinct_outputs(&a) < 0)
 		return tool_fail(EXIT_USAGE);
-	if (a.force && a.resume == NULL) {
-		tool_warn("--force: applies to --resume only");
+	if (a.force && a.resume == NULL && a.checkpoint == NULL) {
+		tool_warn("--force: applies to --resume and --checkpoint only");
 		return EXIT_USAGE;
 	}
 	if (a.have_policy) {

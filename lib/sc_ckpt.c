@@ -265,6 +265,21 @@ sc_ckpt_read(const char *path, struct sc_ckpt_view *v)
 	return 0;
 }
 
+int
+sc_ckpt_is_run_file(const char *path)
+{
+	char magic[8];
+	FILE *f = fopen(path, "rb");
+	int is_run;
+
+	if (f == NULL)
+		return 0;
+	is_run = fread(magic, 1, 8, f) == 8 &&
+	    memcmp(magic, run_magic, 8) == 0;
+	fclose(f);
+	return is_run;
+}
+
 void
 sc_ckpt_view_free(struct sc_ckpt_view *v)
 {

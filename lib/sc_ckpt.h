@@ -75,6 +75,10 @@ int sc_ckpt_read(const char *path, struct sc_ckpt_view *v);
 
 void sc_ckpt_view_free(struct sc_ckpt_view *v);
 
+/* Whether the file at path begins as a training checkpoint does (its
+ * magic only: a damaged checkpoint counts).  0 when it cannot be read. */
+int sc_ckpt_is_run_file(const char *path);
+
 /* Save the parameters and running statistics of m as a model file with
  * the given JSON header (not consumed).  Returns 0, or -1 with a message
  * naming the file. */

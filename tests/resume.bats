@@ -126,7 +126,7 @@ ckpt_update() {
 	[ "$(ckpt_update c.ckpt)" -eq 40 ]
 	assert_no_temp_files
 	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" \
-	    --checkpoint c.ckpt --checkpoint-every 7 -o /dev/null
+	    --checkpoint c.ckpt --checkpoint-every 7 --force -o /dev/null
 	[ "$status" -eq 0 ]
 	[ "$(ckpt_update c.ckpt)" -eq 42 ]
 }
@@ -289,7 +289,7 @@ ckpt_update() {
 	grep -q 'nothing is left to train' <<<"$stderr"
 }
 
-@test "--stop-after and --checkpoint-every need --checkpoint; --force needs --resume" {
+@test "--stop-after and --checkpoint-every need --checkpoint; --force needs --resume or --checkpoint" {
 	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" --stop-after 5
 	[ "$status" -eq 2 ]
 	grep -q -- '--stop-after: needs --checkpoint' <<<"$stderr"
@@ -304,6 +304,29 @@ ckpt_update() {
 	grep -q -- "--checkpoint-every: '3x'" <<<"$stderr"
 	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" --checkpoint -
 	[ "$status" -eq 2 ]
+}
+
+@test "a fresh run refuses to replace a checkpoint with status 2 unless --force" {
+	train "${TINY[@]}" "${ONECYCLE[@]}" --checkpoint c.ckpt --stop-after 12 \
+	    -o /dev/null
+	cp c.ckpt before.ckpt
+	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" \
+	    --checkpoint c.ckpt --checkpoint-every 5 -o log.csv
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q 'c.ckpt holds a checkpoint; resume it with --resume c.ckpt, or give --force to start over' <<<"$stderr"
+	cmp c.ckpt before.ckpt
+	assert_no_file log.csv
+	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" \
+	    --checkpoint c.ckpt --checkpoint-every 5 --force -o log.csv
+	[ "$status" -eq 0 ]
+	[ "$(ckpt_update c.ckpt)" -eq 45 ]
+	# A file that is not a checkpoint is replaced as any output is.
+	echo notes >n.ckpt
+	run --separate-stderr train "${TINY[@]}" "${ONECYCLE[@]}" \
+	    --checkpoint n.ckpt --stop-after 5 -o /dev/null
+	[ "$status" -eq 0 ]
+	[ "$(ckpt_update n.ckpt)" -eq 5 ]
 }
 
 @test "a checkpoint in a directory that does not exist fails before training" {
