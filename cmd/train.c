@@ -834,6 +834,12 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (a.checkpoint_info != NULL &&
+	    strcmp(a.checkpoint_info, "-") == 0) {
+		tool_warn("--checkpoint-info: needs a file name, not standard "
+		    "input");
+		return EXIT_USAGE;
+	}
 	if (a.checkpoint_info != NULL)
 		return checkpoint_info(a.checkpoint_info);
 	if (a.model_info)

@@ -265,6 +265,13 @@ ckpt_update() {
 	grep -q 'short.ckpt: truncated' <<<"$stderr"
 }
 
+@test "--checkpoint-info - asks for a file name with status 2" {
+	run --separate-stderr train --checkpoint-info - </dev/null
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	grep -q -- '--checkpoint-info: needs a file name' <<<"$stderr"
+}
+
 @test "a checkpoint of another format version is refused, naming the file and the version" {
 	train "${TINY[@]}" "${ONECYCLE[@]}" --checkpoint c.ckpt --stop-after 12 \
 	    -o /dev/null
