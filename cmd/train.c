@@ -252,6 +252,9 @@ struct run {
  * SIGINT and SIGTERM ask the run to stop after the update in flight and
  * write a checkpoint; a second signal stops at once, removing whatever
  * temporary file is being written, so the previous checkpoint stays.
+ * One that comes while the data is loaded or the schedule read or
+ * computed stops the run before its first update, with nothing written;
+ * a read it interrupts (a schedule from a pipe) fails for that reason.
  */
 static volatile sig_atomic_t stop_signal;
 static const int stop_signals[] = { SIGINT, SIGTERM };
@@ -270,8 +273,9 @@ on_stop_signal(int sig)
 	stop_signal = sig;
 }
 
-/* Catch the stop signals for the length of the training, leaving alone
- * a signal the shell has ignored (a background job's SIGINT). */
+/* Catch the stop signals from the set-up to the end of the training,
+ * leaving alone a signal the shell has ignored (a background job's
+ * SIGINT). */
 static void
 catch_stop_signals(int on)
 {
@@ -301,6 +305,20 @@ signal_name(int sig)
 {
 	return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" :
 	    "a signal";
+}
+
+/* A stop signal came before the first update: report it and return the
+ * exit status, or 0 when none came. */
+static int
+stopped_before_training(void)
+{
+	int sig = stop_signal;
+
+	if (sig == 0)
+		return 0;
+	tool_warn("stopped by %s before training started; nothing written",
+	    signal_name(sig));
+	return 128 + sig;
 }
 
 static int
@@ -503,6 +521,8 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	cJSON *summary;
 	int rc;
 
+	if ((rc = stopped_before_training()) != 0)
+		return rc;
 	/* An output that cannot be written is found before the training,
 	 * not after it. */
 	if (sc_out_check(a->summary) < 0 || sc_out_check(a->save) < 0 ||
@@ -531,13 +551,9 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	    a->cfg.estimate_every > 0 ? "lr_estimate" : NULL) < 0)
 		rc = sc_fail("%s: write failed: %s", run.out_name,
 		    strerror(errno));
-	else {
-		sc_io_watch_signals();
-		catch_stop_signals(1);
+	else
 		rc = sc_train_run(tr, sched->n, sched->lr, sched->momentum,
 		    &hooks, &res);
-		catch_stop_signals(0);
-	}
 	if (rc < 0) {
 		/* A named output is complete or absent: the file the user
 		 * had stays as it was.  On standard output the rows so far
@@ -793,6 +809,16 @@ exit_status(void)
 	return sc_error_is_usage() ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
+/* A step before the training failed: report why, or the stop signal
+ * that cut it short.  Returns the exit status. */
+static int
+setup_failed(void)
+{
+	if (stop_signal != 0)
+		return stopped_before_training();
+	return tool_fail(exit_status());
+}
+
 int
 main(int argc, char **argv)
 {
@@ -850,9 +876,11 @@ main(int argc, char **argv)
 		tool_warn("--force: applies to --resume and --checkpoint only");
 		return EXIT_USAGE;
 	}
+	sc_io_watch_signals();
+	catch_stop_signals(1);
 	if (a.have_policy) {
 		if (policy_options(&a) < 0)
-			return tool_fail(exit_status());
+			return setup_failed();
 	} else if (a.sched_option != NULL) {
 		tool_warn("--%s: a schedule option, for use with --policy",
 		    a.sched_option);
@@ -868,21 +896,22 @@ main(int argc, char **argv)
 		return tool_fail(exit_status());
 	/* A damaged checkpoint is reported before the data is loaded. */
 	if (a.resume != NULL && sc_ckpt_read(a.resume, &resumed) < 0)
-		return tool_fail(EXIT_RUNTIME);
+		return setup_failed();
 
 	memset(&sched, 0, sizeof(sched));
 	if (!a.have_policy && load_schedule(&a, &sched) < 0) {
 		sc_ckpt_view_free(&resumed);
-		return tool_fail(exit_status());
+		return setup_failed();
 	}
 	tr = sc_trainer_create(&a.cfg);
 	if (tr == NULL) {
 		sc_ckpt_view_free(&resumed);
 		sc_schedule_free(&sched);
-		return tool_fail(exit_status());
+		return setup_failed();
 	}
-	status = EXIT_OK;
-	if (a.have_policy && policy_schedule(&a, tr, &sched) < 0)
+	status = stopped_before_training();
+	if (status == 0 && a.have_policy &&
+	    policy_schedule(&a, tr, &sched) < 0)
 		status = -1;
 	a.have_momentum_column = sched.momentum != NULL;
 	tr->model->profile = a.profile;
@@ -900,6 +929,7 @@ main(int argc, char **argv)
 		tool_warn("%s", sc_error());
 		status = exit_status();
 	}
+	catch_stop_signals(0);
 	cJSON_Delete(config);
 	sc_trainer_free(tr);
 	sc_schedule_free(&sched);

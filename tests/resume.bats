@@ -57,6 +57,27 @@ rows() {
 	tail -n +2 "$1"
 }
 
+# Run the command every 0.02 s until it succeeds, for a minute at most
+# (a loaded machine may take that long to start a run).
+wait_for() {
+	local i
+
+	for i in $(seq 3000); do
+		"$@" && return 0
+		sleep 0.02
+	done
+	echo "gave up waiting for: $*" >&2
+	return 1
+}
+
+# Process $1 has its own handler for SIGINT, by /proc/PID/status.
+catches_sigint() {
+	local mask
+
+	mask=$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$1/status") || return 1
+	[ -n "$mask" ] && (((0x$mask >> 1) & 1))
+}
+
 # The update a checkpoint holds, from its header.
 ckpt_update() {
 	train --checkpoint-info "$1" | jq -r .update
@@ -134,15 +155,13 @@ ckpt_update() {
 # --- signals -------------------------------------------------------------
 
 @test "SIGTERM stops train with a checkpoint and status 143, and the resumed run completes it exactly" {
-	args=("${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 2000)
+	args=("${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 6000)
 	train "${args[@]}" -o full.csv --save full.model
 	train "${args[@]}" --checkpoint c.ckpt --checkpoint-every 50 \
 	    -o a.csv 2>err.txt &
 	pid=$!
-	for _ in $(seq 200); do
-		[ -e c.ckpt ] && break
-		sleep 0.05
-	done
+	# The first checkpoint: the training has started.
+	wait_for test -e c.ckpt || { kill "$pid"; wait "$pid"; false; }
 	kill -TERM "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -151,7 +170,7 @@ ckpt_update() {
 	grep -q 'c.ckpt' err.txt
 	# The CSV holds the rows up to the checkpoint's update.
 	done=$(ckpt_update c.ckpt)
-	[ "$done" -gt 0 ] && [ "$done" -lt 2000 ]
+	[ "$done" -gt 0 ] && [ "$done" -lt 6000 ]
 	[ "$(tail -n 1 a.csv | cut -d, -f1)" -lt "$done" ]
 	run --separate-stderr train "${args[@]}" --resume c.ckpt -o b.csv \
 	    --save b.model
@@ -163,12 +182,42 @@ ckpt_update() {
 
 @test "SIGINT without --checkpoint exits 130, says no checkpoint was written and keeps the old CSV" {
 	echo old >log.csv
-	run --separate-stderr timeout --preserve-status -s INT 1.5 \
-	    train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 10000000 \
-	    -o log.csv
+	# A background job of a script ignores SIGINT unless told otherwise.
+	env --default-signal=INT train "${TINY_DATA[@]}" "${SMALL[@]}" \
+	    --policy 1cycle --max-lr 0.1 --iters 1000000 -o log.csv \
+	    2>err.txt &
+	pid=$!
+	# The line of the first epoch: the training has started.
+	wait_for grep -q 'epoch 1/' err.txt || { kill "$pid"; wait "$pid"; false; }
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
 	[ "$status" -eq 130 ]
-	grep -q 'no checkpoint written' <<<"$stderr"
+	grep -q 'stopped by SIGINT after update [0-9]* of 1000000; no checkpoint written' err.txt
 	[ "$(cat log.csv)" = old ]
+	assert_no_temp_files
+}
+
+@test "SIGINT before training starts exits 130, saying so, and writes nothing" {
+	echo old >log.csv
+	train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 45 \
+	    --checkpoint c.ckpt --stop-after 10 -o /dev/null
+	cp c.ckpt before.ckpt
+	# The schedule is a FIFO that nobody writes: train waits to read it.
+	mkfifo sched.fifo
+	env --default-signal=INT train "${TINY[@]}" --schedule sched.fifo \
+	    --resume c.ckpt --checkpoint c.ckpt -o log.csv --save m.model \
+	    2>err.txt &
+	pid=$!
+	wait_for catches_sigint "$pid" || { kill "$pid"; wait "$pid"; false; }
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 130 ]
+	grep -q '^train: stopped by SIGINT before training started; nothing written$' err.txt
+	[ "$(cat log.csv)" = old ]
+	cmp c.ckpt before.ckpt
+	assert_no_file m.model
 	assert_no_temp_files
 }
 
@@ -187,10 +236,7 @@ ckpt_update() {
 		train "${args[@]}" "${from[@]}" --checkpoint c.ckpt \
 		    --checkpoint-every 1 -o /dev/null 2>/dev/null &
 		pid=$!
-		for _ in $(seq 200); do
-			[ -e c.ckpt ] && break
-			sleep 0.02
-		done
+		wait_for test -e c.ckpt || { kill "$pid"; wait "$pid"; false; }
 		sleep "0.$((RANDOM % 4 + 3))"
 		# The run may have finished first on a fast machine.
 		kill -KILL "$pid" 2>/dev/null || true
