@@ -3,6 +3,7 @@
  */
 #include <cjson/cJSON.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,12 @@ main(int argc, char **argv)
 			so.method = optarg;
 			break;
 		case OPT_DIV:
-			rc = sc_opt_double("--div", optarg, 1.0, 1e12, &so.div);
-			if (rc == 0 && !(so.div > 1.0)) {
-				tool_warn("--div: must be above 1, so that "
-				    "min_lr < max_lr");
+			rc = sc_opt_double("--div", optarg, -HUGE_VAL,
+			    HUGE_VAL, &so.div);
+			if (rc == 0 && !(so.div > 1.0 && so.div <= 1e12)) {
+				tool_warn("--div: must be above 1 (so that "
+				    "min_lr < max_lr) and at most 1e12, not "
+				    "%s", optarg);
 				return EXIT_USAGE;
 			}
 			break;
@@ -120,8 +123,11 @@ main(int argc, char **argv)
 		return tool_fail(EXIT_RUNTIME);
 	rc = sc_suggest(&curve, &so, &result);
 	sc_curve_free(&curve);
-	if (rc < 0)
-		return tool_fail(EXIT_RUNTIME);
+	if (rc < 0) {
+		tool_warn("%s: %s", strcmp(input, "-") == 0 ? "<stdin>" :
+		    input, sc_error());
+		return EXIT_RUNTIME;
+	}
 
 	if (write_json(output, result) < 0) {
 		cJSON_Delete(result);

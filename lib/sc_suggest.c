@@ -81,6 +81,13 @@ curve_row(void *ctx, const struct sc_csv_row *row)
 	if (!(lr > 0.0) || !isfinite(lr))
 		return sc_fail("%s: line %ld: lr must be > 0 and finite, not "
 		    "%s", row->path, row->line, row->fields[x->col_lr]);
+	/* lrtest sweeps the rate upwards; a falling one is some other
+	 * CSV, or rows out of order. */
+	if (c->n > 0 && lr < c->lr[c->n - 1])
+		return sc_fail("%s: line %ld: lr %s is below the %.9g of the "
+		    "line before: a range-test curve has its rows in the order "
+		    "of rising lr", row->path, row->line,
+		    row->fields[x->col_lr], c->lr[c->n - 1]);
 	if (c->n == x->cap && curve_grow(x) < 0)
 		return -1;
 	c->lr[c->n] = lr;
@@ -454,10 +461,13 @@ sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *opts,
 		skip_end = c->n >= 20 ? 5 : 0;
 	lo = skip_start;
 	hi = c->n - skip_end;
+	if (c->n == 0)
+		return sc_fail("no data rows: at least 5 are needed");
 	if (hi - lo < 5)
-		return sc_fail("%ld rows, %ld left after trimming %ld at the "
+		return sc_fail("%ld row%s, %ld left after trimming %ld at the "
 		    "start and %ld at the end: at least 5 are needed",
-		    c->n, hi - lo > 0 ? hi - lo : 0, skip_start, skip_end);
+		    c->n, c->n == 1 ? "" : "s", hi - lo > 0 ? hi - lo : 0,
+		    skip_start, skip_end);
 
 	if (make_view(&v, c, lo, hi) < 0)
 		return -1;

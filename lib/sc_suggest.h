@@ -25,7 +25,8 @@ struct sc_curve {
 /* Read any CSV with lr and loss columns ("-" for standard input); uses
  * smooth_loss and val_acc when present.  Without smooth_loss, the loss is
  * smoothed here (EMA with beta, bias-corrected, skipping non-finite
- * losses).  Returns 0, or -1 naming the file and line. */
+ * losses).  The lr must not fall from one row to the next.  Returns 0,
+ * or -1 naming the file and line. */
 int sc_curve_load(const char *path, double beta, struct sc_curve *c);
 void sc_curve_free(struct sc_curve *c);
 

@@ -85,6 +85,37 @@ small_range_test() {
 	grep -q 'at least 5' <<<"$stderr"
 }
 
+@test "lrsuggest names the file of a header-only curve, and counts one row in the singular" {
+	head -n 1 "$FIXTURES/range.csv" >h.csv
+	run --separate-stderr lrsuggest h.csv
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^lrsuggest: h.csv: no data rows: at least 5 are needed$' \
+	    <<<"$stderr"
+	head -n 2 "$FIXTURES/range.csv" >one.csv
+	run --separate-stderr lrsuggest <one.csv
+	[ "$status" -eq 1 ]
+	grep -q '^lrsuggest: <stdin>: 1 row, ' <<<"$stderr"
+}
+
+@test "lrsuggest refuses a curve whose lr falls, naming the file and line" {
+	{ head -n 1 "$FIXTURES/range.csv"
+	  tail -n +2 "$FIXTURES/range.csv" | tac; } >falling.csv
+	run --separate-stderr lrsuggest falling.csv -o out.json
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^lrsuggest: falling.csv: line 3: lr .* rising lr' <<<"$stderr"
+	assert_no_file out.json
+}
+
+@test "lrsuggest takes a curve whose lr repeats" {
+	awk -F, -v OFS=, 'NR > 1 { print; if (NR == 10) print } NR == 1' \
+	    "$FIXTURES/range.csv" >repeat.csv
+	run --separate-stderr lrsuggest repeat.csv
+	[ "$status" -eq 0 ]
+	jq -e '.max_lr > .min_lr' <<<"$output"
+}
+
 # --- malformed input ------------------------------------------------------
 
 @test "lrsuggest reports a missing input file by name" {
@@ -151,11 +182,14 @@ small_range_test() {
 	assert_usage_error
 }
 
-@test "lrsuggest rejects a --div below 1" {
-	run --separate-stderr lrsuggest --div 0.5 "$FIXTURES/curve-valley.csv"
-	[ "$status" -eq 2 ]
-	[ -z "$output" ]
-	grep -q -- '--div' <<<"$stderr"
+@test "lrsuggest rejects a --div of 1 or below, saying what it takes" {
+	for d in 0.5 1 -5; do
+		run --separate-stderr lrsuggest --div "$d" \
+		    "$FIXTURES/curve-valley.csv"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		grep -q -- "--div: must be above 1 .*, not $d\$" <<<"$stderr"
+	done
 }
 
 # --- output ----------------------------------------------------------------
