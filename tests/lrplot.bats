@@ -244,6 +244,33 @@ is_png() {
 	[[ "$output" == *"empty.csv: no data rows"* ]]
 }
 
+@test "-o naming a directory fails, naming it, and leaves no temporary file" {
+	mkdir d.png
+	run --separate-stderr lrplot "$fixtures/range.csv" -o d.png
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *"lrplot: d.png: is a directory"* ]]
+	[ -z "$(ls -A d.png)" ]
+	[ -z "$(find . -name '.lrplot.*')" ]
+}
+
+@test "a non-numeric cell is an error naming the file and line, and the old plot stays" {
+	sed '9s/^\([^,]*\),[^,]*,/\1,fast,/' "$fixtures/range.csv" >r.csv
+	printf 'old plot\n' >r.png
+	run --separate-stderr lrplot r.csv -o r.png
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"lrplot: r.csv: line 9: column 'lr': not a number: 'fast'"* ]]
+	[ "$(cat r.png)" = "old plot" ]
+	[ -z "$(find . -name '.lrplot.*')" ]
+}
+
+@test "a range CSV with a nan loss and empty held-out cells is plotted" {
+	sed '5s/^\([^,]*,[^,]*\),[^,]*,/\1,nan,/' "$fixtures/range.csv" >n.csv
+	run --separate-stderr lrplot -q n.csv -o n.png
+	[ "$status" -eq 0 ]
+	[ -s n.png ]
+}
+
 @test "a failing render leaves an existing output untouched" {
 	# No learning rate above zero: nothing to draw on a log axis.
 	printf 'iter,lr,loss\n0,0,2.3\n1,0,2.2\n' >flat.csv
