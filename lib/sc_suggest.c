@@ -224,7 +224,9 @@ loss_minimum(const struct view *v, cJSON *o)
  * keeps the best accuracy so far and ends at the first row that lies more
  * than `tolerance` below it: there the curve has turned ragged or begun
  * to fall, and a higher spike further on is not a rate that trains well.
- * A curve that never falls that far gives its highest row.
+ * A curve that never falls that far gives its highest row.  Whether the
+ * accuracy rose at all is judged from the first scored row of the whole
+ * curve: the rows trimmed at the start are often where it rose.
  */
 static int
 peak_on_accuracy(const struct sc_curve *c, long lo, long hi, double div,
@@ -232,12 +234,13 @@ peak_on_accuracy(const struct sc_curve *c, long lo, long hi, double div,
 {
 	long first = -1, best = -1, top = -1, fall = -1, n_scored = 0;
 
+	for (long i = 0; i < hi && first < 0; i++)
+		if (isfinite(c->val_acc[i]))
+			first = i;
 	for (long i = lo; i < hi; i++) {
 		if (!isfinite(c->val_acc[i]))
 			continue;
 		n_scored++;
-		if (first < 0)
-			first = i;
 		if (top < 0 || c->val_acc[i] > c->val_acc[top])
 			top = i;
 		if (fall >= 0)

@@ -365,6 +365,16 @@ plateau_acc(double lr)
 	return lr < 3.0 ? 0.79 : 0.81;
 }
 
+/* Rises up to lr 0.003, inside the rows trimmed at the start, and falls
+ * right after. */
+static double
+early_acc(double lr)
+{
+	if (lr <= 0.003)
+		return 0.5 + 0.2 * (log10(lr) + 3.0) / log10(3.0);
+	return lr < 0.005 ? 0.65 : 0.6;
+}
+
 /* Falls from the first scored row on, then rises high. */
 static double
 dip_acc(double lr)
@@ -418,6 +428,14 @@ test_peak_fall(void)
 	CHECK(field(o, "max_lr") >= 3.0);
 	CHECK(field(o, "max_lr") == field(o, "highest_lr"));
 	CHECK(cJSON_GetObjectItem(o, "fall_lr") == NULL);
+	cJSON_Delete(o);
+
+	/* A rise before the window counts: the peak is the window's first
+	 * scored row, just past lr 0.0025 where the window starts. */
+	write_curve(p, 300, clean_loss, 1, early_acc);
+	CHECK(suggest(p, "peak", &o) == 0);
+	CHECK(field(o, "max_lr") > 0.0025 && field(o, "max_lr") <= 0.003);
+	CHECK(field(o, "fall_lr") > 0.003 && field(o, "fall_lr") < 0.005);
 	cJSON_Delete(o);
 
 	/* A fall before any rise: a refusal that says so, even though the
