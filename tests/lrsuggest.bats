@@ -191,7 +191,7 @@ small_range_test() {
 }
 
 @test "lrsuggest --method all reports every method and takes peak's bounds" {
-	lrtest "${SMALL[@]}" --iters 150 --max-lr 1 --eval-every 10 -q \
+	lrtest "${SMALL[@]}" --iters 150 --max-lr 0.3 --eval-every 10 -q \
 	    -o range.csv
 	run --separate-stderr lrsuggest --method all range.csv
 	[ "$status" -eq 0 ]
