@@ -19,11 +19,11 @@ usage(FILE *f)
 	fprintf(f,
 "usage: lrsuggest [--method peak|valley|steep|minimum|all] [--div D]\n"
 "                 [--skip-start N] [--skip-end N] [--smooth BETA]\n"
-"                 [-o FILE] [FILE]\n");
+"                 [--tolerance T] [-o FILE] [FILE]\n");
 }
 
 enum { OPT_METHOD = 256, OPT_DIV, OPT_SKIP_START, OPT_SKIP_END,
-	OPT_SMOOTH };
+	OPT_SMOOTH, OPT_TOLERANCE };
 
 static const struct option options[] = {
 	{ "method", required_argument, NULL, OPT_METHOD },
@@ -31,6 +31,7 @@ static const struct option options[] = {
 	{ "skip-start", required_argument, NULL, OPT_SKIP_START },
 	{ "skip-end", required_argument, NULL, OPT_SKIP_END },
 	{ "smooth", required_argument, NULL, OPT_SMOOTH },
+	{ "tolerance", required_argument, NULL, OPT_TOLERANCE },
 	{ "output", required_argument, NULL, 'o' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -56,7 +57,8 @@ write_json(const char *path, const cJSON *o)
 int
 main(int argc, char **argv)
 {
-	struct sc_suggest_opts so = { "peak", 10.0, -1, -1 };
+	struct sc_suggest_opts so = { "peak", 10.0, -1, -1,
+	    SC_PEAK_TOLERANCE };
 	const char *input = "-", *output = NULL;
 	double beta = 0.98;
 	struct sc_curve curve;
@@ -100,6 +102,10 @@ main(int argc, char **argv)
 		case OPT_SMOOTH:
 			rc = sc_opt_double("--smooth", optarg, 0.0, 0.999999,
 			    &beta);
+			break;
+		case OPT_TOLERANCE:
+			rc = sc_opt_double("--tolerance", optarg, 0.0, 1.0,
+			    &so.tolerance);
 			break;
 		case 'o':
 			output = optarg;

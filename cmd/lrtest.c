@@ -23,7 +23,8 @@ usage(FILE *f)
 "usage: lrtest [--sweep linear|exp] [--min-lr LR] [--max-lr LR]\n"
 "              [--iters N] [--momentum M] [--smooth BETA]\n"
 "              [--stop-factor K] [--no-stop] [--eval-every K]\n"
-"              [--eval-size N] [--epochs E] [--accumulate N]\n"
+"              [--eval-size N] [--bn-batches N] [--epochs E]\n"
+"              [--accumulate N]\n"
 "              [--init FILE] [--estimate-lr K] [--data SPEC]\n"
 "              [--label COLUMN]\n"
 "              [--val-split F] [--augment crop:PAD,flip]\n"
@@ -37,6 +38,7 @@ enum {
 	OPT_CONFIG = 256, OPT_SWEEP, OPT_MIN_LR, OPT_MAX_LR, OPT_ITERS,
 	OPT_MOM, OPT_SMOOTH, OPT_STOP_FACTOR, OPT_NO_STOP, OPT_EVAL_EVERY,
 	OPT_EVAL_SIZE, OPT_EPOCHS, OPT_ACCUMULATE, OPT_INIT, OPT_ESTIMATE,
+	OPT_BN_BATCHES,
 };
 
 static const struct option options[] = {
@@ -64,6 +66,7 @@ static const struct option options[] = {
 	{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 	{ "eval-every", required_argument, NULL, OPT_EVAL_EVERY },
 	{ "eval-size", required_argument, NULL, OPT_EVAL_SIZE },
+	{ "bn-batches", required_argument, NULL, OPT_BN_BATCHES },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "accumulate", required_argument, NULL, OPT_ACCUMULATE },
 	{ "init", required_argument, NULL, OPT_INIT },
@@ -142,6 +145,9 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 	case OPT_EVAL_SIZE:
 		return sc_opt_int("--eval-size", arg, 1, 1 << 30,
 		    &rc->eval_size);
+	case OPT_BN_BATCHES:
+		return sc_opt_int("--bn-batches", arg, 0, 1 << 20,
+		    &rc->bn_batches);
 	case 'o':
 		a->output = arg;
 		return 0;

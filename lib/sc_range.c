@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sc_error.h"
 #include "sc_train.h"
@@ -58,6 +59,102 @@ held_out_sample(const struct sc_trainer *tr)
 	return all;
 }
 
+/*
+ * "Precise" batch-norm statistics for the scoring.  The running averages
+ * follow the batches by a momentum, so they describe the weights of the
+ * last ten or so updates; while the learning rate grows, those weights
+ * move fast, and scoring with statistics that belong to older weights
+ * makes the held-out accuracy jump about.  Before each scoring, a fixed
+ * sample of training batches is run forward in training mode with each
+ * batch-norm layer's momentum set to 1 / (k + 1) for batch k, which
+ * leaves the plain mean of those batches' statistics at the current
+ * weights.  Afterwards the running averages, the momenta and the dropout
+ * stream are put back, so the test's training runs exactly as without.
+ */
+struct precise_bn {
+	uint32_t *sample;	/* training samples, n_batches batches */
+	int n_batches;
+	float *saved;		/* the running averages training left */
+	float momentum[SC_MAX_LAYERS];
+	struct sc_rng dropout;
+};
+
+static int
+is_bn(const struct sc_layer *l)
+{
+	return strcmp(l->ops->kind, "batchnorm") == 0;
+}
+
+/* Returns 0, with pb->n_batches 0 when there is nothing to re-estimate
+ * (no batch-norm layer, or none asked for), or -1 out of memory. */
+static int
+precise_bn_init(struct precise_bn *pb, const struct sc_trainer *tr,
+    int n_batches)
+{
+	const struct sc_model *m = tr->model;
+	int n_bn = 0, n_train = tr->data.train.n;
+	struct sc_rng rng;
+
+	memset(pb, 0, sizeof(*pb));
+	for (int j = 0; j < m->n_layers; j++)
+		n_bn += is_bn(&m->layers[j]);
+	if (n_bn == 0 || n_batches <= 0)
+		return 0;
+	if (n_batches > n_train / tr->cfg.batch)
+		n_batches = n_train / tr->cfg.batch;
+	pb->sample = malloc((size_t)n_train * sizeof(uint32_t));
+	pb->saved = malloc(m->n_state * sizeof(float));
+	if (pb->sample == NULL || pb->saved == NULL) {
+		free(pb->sample);
+		free(pb->saved);
+		return sc_fail("out of memory");
+	}
+	for (int i = 0; i < n_train; i++)
+		pb->sample[i] = (uint32_t)i;
+	sc_rng_seed(&rng, tr->cfg.seed ^ 0xb47c4e0125ULL);
+	sc_rng_shuffle(&rng, pb->sample, n_train);
+	pb->n_batches = n_batches;
+	return 0;
+}
+
+static void
+precise_bn_free(struct precise_bn *pb)
+{
+	free(pb->sample);
+	free(pb->saved);
+}
+
+static void
+precise_bn_estimate(struct precise_bn *pb, struct sc_trainer *tr)
+{
+	struct sc_model *m = tr->model;
+	int B = tr->cfg.batch;
+
+	memcpy(pb->saved, m->state, m->n_state * sizeof(float));
+	pb->dropout = m->rng;
+	for (int j = 0; j < m->n_layers; j++)
+		pb->momentum[j] = m->layers[j].momentum;
+	for (int k = 0; k < pb->n_batches; k++) {
+		for (int j = 0; j < m->n_layers; j++)
+			if (is_bn(&m->layers[j]))
+				m->layers[j].momentum = 1.0f / (float)(k + 1);
+		sc_data_gather(&tr->data, &tr->data.train,
+		    pb->sample + (size_t)k * B, B, tr->x, tr->y, NULL, NULL);
+		sc_model_forward(m, tr->x, B, 1);
+	}
+}
+
+static void
+precise_bn_restore(struct precise_bn *pb, struct sc_trainer *tr)
+{
+	struct sc_model *m = tr->model;
+
+	memcpy(m->state, pb->saved, m->n_state * sizeof(float));
+	m->rng = pb->dropout;
+	for (int j = 0; j < m->n_layers; j++)
+		m->layers[j].momentum = pb->momentum[j];
+}
+
 int
 sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
     int (*on_row)(void *ctx, const struct sc_range_row *row),
@@ -68,6 +165,7 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 	int eval_n = rc->eval_size;
 	uint32_t *sample = NULL;
 	struct sc_lr_estimator est = { 0 };
+	struct precise_bn pb = { 0 };
 	int rc_out = 0;
 
 	stop_reason[0] = '\0';
@@ -78,7 +176,9 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 		return -1;
 	if (rc->eval_every > 0) {
 		sample = held_out_sample(tr);
-		if (sample == NULL) {
+		if (sample == NULL || precise_bn_init(&pb, tr,
+		    rc->bn_batches) < 0) {
+			free(sample);
 			sc_estimator_free(&est);
 			return sc_fail("out of memory");
 		}
@@ -109,8 +209,12 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 
 		if (sample != NULL && ((i + 1) % rc->eval_every == 0 ||
 		    i == rc->n_iters - 1)) {
+			if (pb.n_batches > 0)
+				precise_bn_estimate(&pb, tr);
 			sc_trainer_score(tr, &tr->data.test, sample, eval_n,
 			    &row.val_loss, &row.val_acc);
+			if (pb.n_batches > 0)
+				precise_bn_restore(&pb, tr);
 			row.scored = 1;
 		}
 		if (on_row(ctx, &row) != 0) {
@@ -140,6 +244,7 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 		}
 	}
 	free(sample);
+	precise_bn_free(&pb);
 	sc_estimator_free(&est);
 	return rc_out;
 }

@@ -225,20 +225,37 @@ loss_minimum(const struct view *v, cJSON *o)
 	return best;
 }
 
+/*
+ * Smith reads the upper bound where held-out accuracy "slows, becomes
+ * ragged, or starts to fall".  Walking up the scored rows, the search
+ * keeps the best accuracy so far and ends at the first row that lies more
+ * than `tolerance` below it: there the curve has turned ragged or begun
+ * to fall, and a higher spike further on is not a rate that trains well.
+ * A curve that never falls that far gives its highest row.  Whether the
+ * accuracy rose at all is judged from the first scored row of the whole
+ * curve: the rows trimmed at the start are often where it rose.
+ */
 static int
 peak_on_accuracy(const struct sc_curve *c, long lo, long hi, double div,
-    cJSON *o)
+    double tolerance, cJSON *o)
 {
-	long first = -1, best = -1, n_scored = 0;
+	long first = -1, best = -1, top = -1, fall = -1, n_scored = 0;
 
+	for (long i = 0; i < hi && first < 0; i++)
+		if (isfinite(c->val_acc[i]))
+			first = i;
 	for (long i = lo; i < hi; i++) {
 		if (!isfinite(c->val_acc[i]))
 			continue;
 		n_scored++;
-		if (first < 0)
-			first = i;
+		if (top < 0 || c->val_acc[i] > c->val_acc[top])
+			top = i;
+		if (fall >= 0)
+			continue;
 		if (best < 0 || c->val_acc[i] > c->val_acc[best])
 			best = i;
+		else if (c->val_acc[i] < c->val_acc[best] - tolerance)
+			fall = i;
 	}
 	cJSON_AddStringToObject(o, "source", "val_acc");
 	if (n_scored < 3)
@@ -247,23 +264,33 @@ peak_on_accuracy(const struct sc_curve *c, long lo, long hi, double div,
 		    "smaller --eval-every)", n_scored);
 	if (c->val_acc[best] - c->val_acc[first] < MIN_ACC_RISE)
 		return refuse(o, "held-out accuracy never rises: best %g at "
-		    "lr %g against %g at lr %g", c->val_acc[best],
-		    c->lr[best], c->val_acc[first], c->lr[first]);
+		    "lr %g against %g at lr %g%s", c->val_acc[best],
+		    c->lr[best], c->val_acc[first], c->lr[first],
+		    fall >= 0 ? " before it first falls by more than the "
+		    "tolerance" : "");
 	add_bounds(o, c->lr[best], div);
 	cJSON_AddNumberToObject(o, "peak_lr", c->lr[best]);
 	cJSON_AddNumberToObject(o, "peak_val_acc", c->val_acc[best]);
+	cJSON_AddNumberToObject(o, "tolerance", tolerance);
+	if (fall >= 0) {
+		cJSON_AddNumberToObject(o, "fall_lr", c->lr[fall]);
+		cJSON_AddNumberToObject(o, "fall_val_acc", c->val_acc[fall]);
+	}
+	cJSON_AddNumberToObject(o, "highest_lr", c->lr[top]);
+	cJSON_AddNumberToObject(o, "highest_val_acc", c->val_acc[top]);
 	return 0;
 }
 
 /* Smith's reading: where held-out accuracy peaks; without held-out
  * scores, where the smoothed loss is lowest. */
 static int
-suggest_peak(const struct view *v, long lo, long hi, double div, cJSON *o)
+suggest_peak(const struct view *v, long lo, long hi, double div,
+    double tolerance, cJSON *o)
 {
 	long m;
 
 	if (v->c->has_val)
-		return peak_on_accuracy(v->c, lo, hi, div, o);
+		return peak_on_accuracy(v->c, lo, hi, div, tolerance, o);
 	cJSON_AddStringToObject(o, "source", "smooth_loss");
 	if ((m = loss_minimum(v, o)) < 0)
 		return 1;
@@ -387,10 +414,12 @@ static const char *const methods[] = {
 
 static int
 run_method(const char *method, const struct view *v, long lo, long hi,
-    double div, cJSON *o)
+    const struct sc_suggest_opts *opts, cJSON *o)
 {
+	double div = opts->div;
+
 	if (strcmp(method, "peak") == 0)
-		return suggest_peak(v, lo, hi, div, o);
+		return suggest_peak(v, lo, hi, div, opts->tolerance, o);
 	if (strcmp(method, "steep") == 0)
 		return suggest_steep(v, div, o);
 	if (strcmp(method, "minimum") == 0)
@@ -401,7 +430,8 @@ run_method(const char *method, const struct view *v, long lo, long hi,
 /* Every method, each in its own object under "methods"; the bounds at
  * the top come from the first that answers, in the order of methods[]. */
 static int
-run_all(const struct view *v, long lo, long hi, double div, cJSON *o)
+run_all(const struct view *v, long lo, long hi,
+    const struct sc_suggest_opts *opts, cJSON *o)
 {
 	cJSON *each = cJSON_AddObjectToObject(o, "methods");
 	const char *chosen = NULL;
@@ -414,13 +444,13 @@ run_all(const struct view *v, long lo, long hi, double div, cJSON *o)
 
 		if (r == NULL)
 			return sc_fail("out of memory");
-		rc = run_method(methods[i], v, lo, hi, div, r);
+		rc = run_method(methods[i], v, lo, hi, opts, r);
 		if (rc < 0)
 			return -1;
 		if (rc == 0 && chosen == NULL) {
 			chosen = methods[i];
 			add_bounds(o, cJSON_GetObjectItem(r, "max_lr")
-			    ->valuedouble, div);
+			    ->valuedouble, opts->div);
 		}
 	}
 	if (chosen == NULL)
@@ -478,9 +508,9 @@ sc_suggest(const struct sc_curve *c, const struct sc_suggest_opts *opts,
 	}
 	cJSON_AddStringToObject(o, "method", opts->method);
 	if (strcmp(opts->method, "all") == 0)
-		rc = run_all(&v, lo, hi, opts->div, o);
+		rc = run_all(&v, lo, hi, opts, o);
 	else
-		rc = run_method(opts->method, &v, lo, hi, opts->div, o);
+		rc = run_method(opts->method, &v, lo, hi, opts, o);
 	free(v.row);
 	if (rc < 0) {
 		cJSON_Delete(o);

@@ -30,11 +30,19 @@ struct sc_curve {
 int sc_curve_load(const char *path, double beta, struct sc_curve *c);
 void sc_curve_free(struct sc_curve *c);
 
+/* The default tolerance of peak: a fall of 3 points of accuracy, more
+ * than twice the standard error of an accuracy scored on lrtest's
+ * default 1000 samples. */
+#define SC_PEAK_TOLERANCE 0.03
+
 struct sc_suggest_opts {
 	const char *method;	/* peak, valley, steep, minimum or all */
 	double div;		/* min_lr = max_lr / div */
 	long skip_start;	/* rows dropped at the start; -1: 10 % */
 	long skip_end;		/* rows dropped at the end; -1: 5 */
+	double tolerance;	/* peak: the fall of held-out accuracy
+				 * below its best so far that ends the
+				 * search */
 };
 
 /* Analyse the curve.  Returns 0 with *out holding min_lr, max_lr and the

@@ -190,6 +190,9 @@ struct sc_range_config {
 	int no_stop;
 	long eval_every;	/* 0: never */
 	int eval_size;		/* test samples scored each time */
+	int bn_batches;		/* training batches that re-estimate the
+				 * batch-norm statistics before each
+				 * scoring; 0: the running averages */
 	int accumulate;		/* batches per update */
 	long estimate_every;	/* secant LR estimate every k updates; 0:
 				 * none */

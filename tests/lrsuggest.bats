@@ -225,7 +225,7 @@ small_range_test() {
 }
 
 @test "lrsuggest --method all reports every method and takes peak's bounds" {
-	lrtest "${SMALL[@]}" --iters 150 --max-lr 1 --eval-every 10 -q \
+	lrtest "${SMALL[@]}" --iters 150 --max-lr 0.3 --eval-every 10 -q \
 	    -o range.csv
 	run --separate-stderr lrsuggest --method all range.csv
 	[ "$status" -eq 0 ]
@@ -249,4 +249,41 @@ small_range_test() {
 	run --separate-stderr lrsuggest --method all "$FIXTURES/curve-rising.csv"
 	[ "$status" -eq 1 ]
 	jq -e 'has("reason") and (has("max_lr") | not)' <<<"$output"
+}
+
+# --- peak's tolerance -------------------------------------------------------
+
+# A held-out accuracy that rises to 0.80 at lr 0.4, falls to 0.70 at 0.5
+# and spikes to 0.90 at 0.8; 20 rows, every other one scored.
+ragged_curve() {
+	awk 'BEGIN {
+		print "iter,lr,loss,val_acc"
+		split("0.60 0.70 0.75 0.80 0.70 0.78 0.76 0.90 0.60 0.50", a, " ")
+		for (i = 0; i < 20; i++)
+			printf "%d,%.1f,%g,%s\n", i, (i + 1) / 10, 2 - i / 20,
+			    i % 2 ? a[(i + 1) / 2] : ""
+	}' >ragged.csv
+}
+
+@test "lrsuggest's peak stops where held-out accuracy first falls past the tolerance" {
+	ragged_curve
+	run --separate-stderr lrsuggest --skip-start 0 --skip-end 0 ragged.csv
+	[ "$status" -eq 0 ]
+	jq -e '.max_lr == 0.8 and .peak_val_acc == 0.8 and .fall_lr == 1
+	    and .highest_lr == 1.6 and .tolerance == 0.03' <<<"$output"
+}
+
+@test "lrsuggest --tolerance 1 takes the highest held-out accuracy" {
+	ragged_curve
+	run --separate-stderr lrsuggest --tolerance 1 --skip-start 0 --skip-end 0 ragged.csv
+	[ "$status" -eq 0 ]
+	jq -e '.max_lr == 1.6 and .highest_lr == 1.6 and (has("fall_lr") | not)' \
+	    <<<"$output"
+}
+
+@test "lrsuggest rejects a --tolerance outside 0 to 1 with status 2" {
+	run --separate-stderr lrsuggest --tolerance 1.5 "$FIXTURES/range.csv"
+	[ "$status" -eq 2 ]
+	grep -q -- '--tolerance' <<<"$stderr"
+	[ -z "$output" ]
 }

@@ -231,3 +231,41 @@ RANGE_HEADER="iter,lr,loss,smooth_loss,acc,val_loss,val_acc"
 	[ -z "$(csv_field /dev/stdin lr_estimate 5 <<<"$output")" ]
 	awk -F, 'NR == 41 && $8 > 0 { ok = 1 } END { exit !ok }' <<<"$output"
 }
+
+# --- batch-norm statistics for the scoring ----------------------------------
+
+BN_NET=(--model "$BATS_TEST_DIRNAME/fixtures/resblock.json" --batch 32 --threads 1)
+
+@test "lrtest --bn-batches changes only the held-out columns" {
+	run --separate-stderr lrtest "${BN_NET[@]}" --iters 20 --max-lr 0.5 --no-stop --eval-every 5 --eval-size 64 -o plain.csv
+	[ "$status" -eq 0 ]
+	run --separate-stderr lrtest "${BN_NET[@]}" --iters 20 --max-lr 0.5 --no-stop --eval-every 5 --eval-size 64 --bn-batches 3 -o precise.csv
+	[ "$status" -eq 0 ]
+	cmp <(cut -d, -f1-5 plain.csv) <(cut -d, -f1-5 precise.csv)
+	! cmp -s <(cut -d, -f6,7 plain.csv) <(cut -d, -f6,7 precise.csv)
+	scored=$(awk -F, 'NR > 1 && $7 != "" { printf "%s ", $1 }' precise.csv)
+	[ "$scored" = "4 9 14 19 " ]
+}
+
+@test "lrtest --bn-batches writes the same bytes on every run" {
+	run --separate-stderr lrtest "${BN_NET[@]}" --iters 10 --max-lr 0.5 --eval-every 5 --eval-size 64 --bn-batches 2 -o a.csv
+	[ "$status" -eq 0 ]
+	run --separate-stderr lrtest "${BN_NET[@]}" --iters 10 --max-lr 0.5 --eval-every 5 --eval-size 64 --bn-batches 2 -o b.csv
+	[ "$status" -eq 0 ]
+	cmp a.csv b.csv
+}
+
+@test "lrtest --bn-batches leaves a network without batch norm as it was" {
+	run --separate-stderr lrtest "${SMALL[@]}" --iters 20 --max-lr 0.3 --eval-every 5 --eval-size 100 -o plain.csv
+	[ "$status" -eq 0 ]
+	run --separate-stderr lrtest "${SMALL[@]}" --iters 20 --max-lr 0.3 --eval-every 5 --eval-size 100 --bn-batches 4 -o precise.csv
+	[ "$status" -eq 0 ]
+	cmp plain.csv precise.csv
+}
+
+@test "lrtest rejects a negative --bn-batches with status 2" {
+	run --separate-stderr lrtest "${SMALL[@]}" --bn-batches -1
+	[ "$status" -eq 2 ]
+	grep -q -- '--bn-batches' <<<"$stderr"
+	[ -z "$output" ]
+}

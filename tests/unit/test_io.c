@@ -456,9 +456,10 @@ peaked_acc(double lr)
 }
 
 static int
-suggest(const char *file, const char *method, cJSON **out)
+suggest_with(const char *file, const char *method, double tolerance,
+    cJSON **out)
 {
-	struct sc_suggest_opts o = { method, 10.0, -1, -1 };
+	struct sc_suggest_opts o = { method, 10.0, -1, -1, tolerance };
 	struct sc_curve c;
 	int rc;
 
@@ -467,6 +468,12 @@ suggest(const char *file, const char *method, cJSON **out)
 	rc = sc_suggest(&c, &o, out);
 	sc_curve_free(&c);
 	return rc;
+}
+
+static int
+suggest(const char *file, const char *method, cJSON **out)
+{
+	return suggest_with(file, method, SC_PEAK_TOLERANCE, out);
 }
 
 static void
@@ -509,6 +516,112 @@ test_suggest(void)
 	write_curve(p, 4, clean_loss, 0, NULL);
 	CHECK(suggest(p, "steep", &o) < 0);	/* too few rows */
 	CHECK(strstr(sc_error(), "at least 5") != NULL);
+}
+
+/* Rises to 0.8 at lr 0.1, then ragged a little below it up to lr 1, a
+ * higher spike between 1 and 2, and a collapse past it. */
+static double
+ragged_acc(double lr)
+{
+	if (lr <= 0.1)
+		return 0.5 + 0.15 * (log10(lr) + 3.0);
+	if (lr < 1.0)
+		return 0.75;
+	return lr < 2.0 ? 0.9 : 0.7;
+}
+
+/* Stays within 0.02 of its best once it has risen: never falls far. */
+static double
+plateau_acc(double lr)
+{
+	if (lr <= 0.1)
+		return 0.5 + 0.15 * (log10(lr) + 3.0);
+	return lr < 3.0 ? 0.79 : 0.81;
+}
+
+/* Rises up to lr 0.003, inside the rows trimmed at the start, and falls
+ * right after. */
+static double
+early_acc(double lr)
+{
+	if (lr <= 0.003)
+		return 0.5 + 0.2 * (log10(lr) + 3.0) / log10(3.0);
+	return lr < 0.005 ? 0.65 : 0.6;
+}
+
+/* Falls from the first scored row on, then rises high. */
+static double
+dip_acc(double lr)
+{
+	return lr < 0.1 ? 0.7 - 0.1 * (log10(lr) + 3.0) : 0.95;
+}
+
+static double
+field(const cJSON *o, const char *name)
+{
+	const cJSON *x = cJSON_GetObjectItem(o, name);
+
+	return x != NULL ? x->valuedouble : NAN;
+}
+
+/* peak ends its search where held-out accuracy first falls more than
+ * the tolerance below its best so far. */
+static void
+test_peak_fall(void)
+{
+	const char *p = path_in("ragged.csv");
+	cJSON *o = NULL;
+
+	write_curve(p, 300, clean_loss, 1, ragged_acc);
+	CHECK(suggest(p, "peak", &o) == 0);
+	CHECK(field(o, "max_lr") > 0.07 && field(o, "max_lr") <= 0.1);
+	CHECK(field(o, "peak_lr") == field(o, "max_lr"));
+	CHECK_NEAR(field(o, "peak_val_acc"), 0.8, 0.01);
+	CHECK(field(o, "fall_lr") > 0.1 && field(o, "fall_lr") < 0.15);
+	CHECK(field(o, "fall_val_acc") == 0.75);
+	CHECK(field(o, "highest_lr") >= 1.0 && field(o, "highest_lr") < 2.0);
+	CHECK(field(o, "tolerance") == SC_PEAK_TOLERANCE);
+	cJSON_Delete(o);
+
+	/* A tolerance above the ragged stretch's fall reaches the spike,
+	 * and the collapse after it is the fall. */
+	CHECK(suggest_with(p, "peak", 0.06, &o) == 0);
+	CHECK(field(o, "max_lr") >= 1.0 && field(o, "max_lr") < 2.0);
+	CHECK(field(o, "fall_lr") >= 2.0);
+	cJSON_Delete(o);
+
+	/* A tolerance of 1 never ends the search: the highest row. */
+	CHECK(suggest_with(p, "peak", 1.0, &o) == 0);
+	CHECK(field(o, "max_lr") == field(o, "highest_lr"));
+	CHECK(cJSON_GetObjectItem(o, "fall_lr") == NULL);
+	cJSON_Delete(o);
+
+	/* Never more than 0.02 below the best: the highest row, no fall. */
+	write_curve(p, 300, clean_loss, 1, plateau_acc);
+	CHECK(suggest(p, "peak", &o) == 0);
+	CHECK(field(o, "max_lr") >= 3.0);
+	CHECK(field(o, "max_lr") == field(o, "highest_lr"));
+	CHECK(cJSON_GetObjectItem(o, "fall_lr") == NULL);
+	cJSON_Delete(o);
+
+	/* A rise before the window counts: the peak is the window's first
+	 * scored row, just past lr 0.0025 where the window starts. */
+	write_curve(p, 300, clean_loss, 1, early_acc);
+	CHECK(suggest(p, "peak", &o) == 0);
+	CHECK(field(o, "max_lr") > 0.0025 && field(o, "max_lr") <= 0.003);
+	CHECK(field(o, "fall_lr") > 0.003 && field(o, "fall_lr") < 0.005);
+	cJSON_Delete(o);
+
+	/* A fall before any rise: a refusal that says so, even though the
+	 * accuracy climbs later. */
+	write_curve(p, 300, clean_loss, 1, dip_acc);
+	CHECK(suggest(p, "peak", &o) == 1);
+	CHECK(strstr(cJSON_GetObjectItem(o, "reason")->valuestring,
+	    "falls") != NULL);
+	cJSON_Delete(o);
+	CHECK(suggest_with(p, "peak", 1.0, &o) == 0);
+	CHECK(field(o, "peak_val_acc") == 0.95);
+	cJSON_Delete(o);
 }
 
 /* The crafted curves every method is tried on. */
@@ -630,6 +743,7 @@ main(void)
 	test_outputs();
 	test_rng();
 	test_suggest();
+	test_peak_fall();
 	test_crafted_curves();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
