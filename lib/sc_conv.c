@@ -27,7 +27,7 @@
 
 #define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
 #define DIRECT_MAX 32		/* longest patch run by the direct loops */
-#define NARROW_MAX 16		/* most filters whose forward runs them */
+#define NARROW_MAX 32		/* most filters whose forward runs them */
 
 static size_t
 patch_len(const struct sc_layer *l)
@@ -75,17 +75,24 @@ is_transposed_dx(const struct sc_layer *l)
 	return !is_direct(l) && is_direct_forward(l) && l->stride == 1;
 }
 
-/* A stride-1 layer of exactly BLOCK filters and whole groups of TAPS
- * patch values runs its whole backward pass as direct loops too: dW
- * from the bordered sample and dy, dx as the transposed convolution; it
- * needs no patches at all. */
-#define TAPS 8
+/* A stride-1 layer of 16 or 32 filters whose patch length is a whole
+ * number of groups of taps(F) values runs its whole backward pass as
+ * direct loops too: dW from the bordered sample and dy, dx as the
+ * transposed convolution; it needs no patches at all.  taps(F) x F sums
+ * make 8 AVX-512 registers. */
+static int
+taps(int width)
+{
+	return 128 / width;
+}
 
 static int
 is_narrow(const struct sc_layer *l)
 {
-	return is_transposed_dx(l) && l->out.c == 16 &&
-	    patch_len(l) % TAPS == 0;
+	int F = l->out.c;
+
+	return is_transposed_dx(l) && (F == 16 || F == 32) &&
+	    patch_len(l) % taps(F) == 0;
 }
 
 /* The layer whose forward pass computes dx from dy. */
@@ -473,59 +480,72 @@ add_rows(const float *restrict g, int P, int F, float *restrict sum)
 			sum[f] += g[(size_t)r * F + f];
 }
 
-/* dWt[j, f] += sum over pixels of patch[j] * dy[f], for samples lo..hi of
- * a narrow layer (BLOCK filters): TAPS patch values at a time, whose
- * sums over the sample's pixels stay in registers.  db too; dwt and db
- * are zeroed here, pad holds a bordered sample. */
+/* dWt[j, f] += sum over the pixels of one sample of patch[j] * g[f], for
+ * `width` filters (16 or 32, a constant where this is inlined), taps(F)
+ * patch values at a time, whose sums stay in registers. */
+static inline __attribute__((always_inline)) void
+narrow_dw_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict g, float *restrict dwt, const int width)
+{
+	enum { MAX_TAPS = 8 };
+	int OH = l->out.h, OW = l->out.w, C = l->in[0].c;
+	int KC = l->k * C, kkc = (int)patch_len(l), nt = 128 / width;
+	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
+	size_t step = (size_t)l->stride * C;
+
+	for (int j0 = 0; j0 < kkc; j0 += nt) {
+		float acc[MAX_TAPS][32];
+		size_t off[MAX_TAPS];
+
+		#pragma GCC unroll 8
+		for (int q = 0; q < nt; q++) {
+			off[q] = (size_t)((j0 + q) / KC) * row +
+			    (size_t)((j0 + q) % KC);
+			for (int f = 0; f < width; f++)
+				acc[q][f] = 0.0f;
+		}
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				const float *a = pad + oh * l->stride * row +
+				    ow * step;
+				const float *gv = g + ((size_t)oh * OW + ow) *
+				    width;
+
+				#pragma GCC unroll 8
+				for (int q = 0; q < nt; q++)
+					for (int f = 0; f < width; f++)
+						acc[q][f] += a[off[q]] * gv[f];
+			}
+		#pragma GCC unroll 8
+		for (int q = 0; q < nt; q++)
+			for (int f = 0; f < width; f++)
+				dwt[(size_t)(j0 + q) * width + f] +=
+				    acc[q][f];
+	}
+}
+
+/* dW and db of samples lo..hi of a narrow layer, into dwt (Wt's layout)
+ * and db, zeroed here; pad holds a bordered sample. */
 SC_HOT static void
 narrow_dw(const struct sc_layer *l, const float *restrict x,
     const float *restrict dy, long lo, long hi, float *restrict dwt,
     float *restrict db, float *restrict pad)
 {
-	int OH = l->out.h, OW = l->out.w, C = l->in[0].c;
-	int KC = l->k * C, kkc = (int)patch_len(l);
+	int OH = l->out.h, OW = l->out.w, F = l->out.c;
 	size_t in_len = sc_shape_size(l->in[0]);
-	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
-	size_t step = (size_t)l->stride * C;
 
 	memset(dwt, 0, l->n_w * sizeof(float));
 	memset(db, 0, l->n_b * sizeof(float));
 	for (long s = lo; s < hi; s++) {
-		const float *g = dy + (size_t)s * OH * OW * BLOCK;
+		const float *g = dy + (size_t)s * OH * OW * F;
 
 		add_border(l, x + s * in_len, pad);
 		if (l->n_b > 0)
-			add_rows(g, OH * OW, BLOCK, db);
-		for (int j0 = 0; j0 < kkc; j0 += TAPS) {
-			float acc[TAPS][BLOCK];
-			size_t off[TAPS];
-
-			#pragma GCC unroll 8
-			for (int q = 0; q < TAPS; q++) {
-				off[q] = (size_t)((j0 + q) / KC) * row +
-				    (size_t)((j0 + q) % KC);
-				for (int f = 0; f < BLOCK; f++)
-					acc[q][f] = 0.0f;
-			}
-			for (int oh = 0; oh < OH; oh++)
-				for (int ow = 0; ow < OW; ow++) {
-					const float *a = pad + oh * l->stride *
-					    row + ow * step;
-					const float *gv = g + ((size_t)oh *
-					    OW + ow) * BLOCK;
-
-					#pragma GCC unroll 8
-					for (int q = 0; q < TAPS; q++)
-						for (int f = 0; f < BLOCK; f++)
-							acc[q][f] += a[off[q]] *
-							    gv[f];
-				}
-			#pragma GCC unroll 8
-			for (int q = 0; q < TAPS; q++)
-				for (int f = 0; f < BLOCK; f++)
-					dwt[(size_t)(j0 + q) * BLOCK + f] +=
-					    acc[q][f];
-		}
+			add_rows(g, OH * OW, F, db);
+		if (F == 16)
+			narrow_dw_sample(l, pad, g, dwt, 16);
+		else
+			narrow_dw_sample(l, pad, g, dwt, 32);
 	}
 }
 

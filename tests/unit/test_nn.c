@@ -214,6 +214,10 @@ test_layer_gradients(struct sc_rng *rng)
 	CHECK(sc_conv_setup(&l, (struct sc_shape){ 16, 5, 6 }, 16, 3, 1, 1,
 	    1) == 0);
 	check_layer("conv3x3 16 filters", &l, 2, 1, rng, 1e-2f);
+	memset(&l, 0, sizeof(l));
+	CHECK(sc_conv_setup(&l, (struct sc_shape){ 4, 5, 6 }, 32, 3, 1, 1,
+	    0) == 0);
+	check_layer("conv3x3 32 filters", &l, 2, 1, rng, 1e-2f);
 
 	memset(&l, 0, sizeof(l));
 	sc_bn_setup(&l, img, 0.1f, 1e-5f);
