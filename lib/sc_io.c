@@ -132,6 +132,18 @@ sc_out_open(struct sc_out *o, const char *path)
 	return 0;
 }
 
+/* The directory part of path, whose last '/' is slash (or NULL). */
+static void
+directory_of(const char *path, const char *slash, char *dir, size_t len)
+{
+	if (slash == NULL)
+		snprintf(dir, len, ".");
+	else if (slash == path)
+		snprintf(dir, len, "/");
+	else
+		snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
 int
 sc_io_sync_dir(const char *path)
 {
@@ -139,12 +151,7 @@ sc_io_sync_dir(const char *path)
 	char dir[sizeof(((struct sc_out *)0)->path)];
 	int fd, rc = 0;
 
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	directory_of(path, slash, dir, sizeof(dir));
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		return sc_fail("%s: cannot open its directory: %s", path,
 		    strerror(errno));
@@ -190,12 +197,7 @@ out_place(const char *path, struct stat *st, const char **base)
 		return S_ISREG(st->st_mode);
 	slash = strrchr(path, '/');
 	*base = slash != NULL ? slash + 1 : path;
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	directory_of(path, slash, dir, sizeof(dir));
 	if (stat(dir, st) != 0)
 		memset(st, 0, sizeof(*st));
 	return 1;
