@@ -1,7 +1,9 @@
 /*
- * fuzz_ckpt.c - the model file reader (train --save, lrtest --init),
- * loading into a model of 6 parameters and 2 running statistics, as the
- * seeds in corpus/ckpt hold.  Only the public sc_ckpt_load is called.
+ * fuzz_ckpt.c - the readers of model files (train --save, lrtest --init)
+ * and training checkpoints (train --checkpoint, --resume): each input is
+ * checked whole by sc_ckpt_parse, as --resume and --checkpoint-info do
+ * first, then loaded by sc_ckpt_load into a model of 6 parameters and 2
+ * running statistics, as the model seeds in corpus/ckpt hold.
  */
 #include <cjson/cJSON.h>
 #include <unistd.h>
@@ -15,9 +17,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct sc_model m;	/* large: not on the stack */
 	float theta[6], state[2];
 	cJSON *header = NULL;
+	struct sc_ckpt_view v;
 	char path[64];
-	int fd = fuzz_memfile(data, size, path, sizeof(path));
+	int fd;
 
+	sc_ckpt_parse(data, size, "input", &v);
+	sc_ckpt_view_free(&v);
+	fd = fuzz_memfile(data, size, path, sizeof(path));
 	if (fd < 0)
 		return 0;
 	m.theta = theta;
