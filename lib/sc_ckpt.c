@@ -29,18 +29,26 @@ struct crc_writer {
 	uLong crc;
 };
 
-static void
-put(struct crc_writer *w, const void *p, size_t n)
+/* crc extended by n bytes at p; zlib takes lengths as uInt, so they go
+ * in pieces. */
+static uLong
+crc_add(uLong crc, const void *p, size_t n)
 {
 	const unsigned char *b = p;
 
-	/* zlib takes lengths as uInt: feed it in pieces. */
 	for (size_t done = 0; done < n;) {
 		size_t k = n - done < (1u << 30) ? n - done : (1u << 30);
 
-		w->crc = crc32(w->crc, b + done, (uInt)k);
+		crc = crc32(crc, b + done, (uInt)k);
 		done += k;
 	}
+	return crc;
+}
+
+static void
+put(struct crc_writer *w, const void *p, size_t n)
+{
+	w->crc = crc_add(w->crc, p, n);
 	fwrite(p, 1, n, w->f);
 }
 
@@ -137,15 +145,7 @@ le64(const unsigned char *b)
 static uLong
 crc_of(const unsigned char *p, size_t n)
 {
-	uLong crc = crc32(0L, Z_NULL, 0);
-
-	for (size_t done = 0; done < n;) {
-		size_t k = n - done < (1u << 30) ? n - done : (1u << 30);
-
-		crc = crc32(crc, p + done, (uInt)k);
-		done += k;
-	}
-	return crc;
+	return crc_add(crc32(0L, Z_NULL, 0), p, n);
 }
 
 int

@@ -106,7 +106,6 @@ transposed(const struct sc_layer *l)
 	t.stride = 1;
 	t.pad = l->k - 1 - l->pad;
 	t.n_b = 0;
-	t.n_w = l->n_w;
 	return t;
 }
 
@@ -247,10 +246,11 @@ padded_len(const struct sc_layer *l)
 /*
  * Work memory: the transposed weights Wt (direct loops only), then one
  * block per thread.  A thread's block holds, for the matrix products, the
- * patches and their gradient for a chunk, or for a direct forward pass
- * a bordered sample; for the direct loops, its dWt and a bordered sample
- * and its gradient; and in every case, last, its share of dW and db,
- * which the threads then add up in a fixed order.
+ * patches and their gradient for a chunk; for the direct loops' backward,
+ * its dWt, a bordered sample and the bordered gradient; and in every
+ * case, last, its share of dW and db, which the threads then add up in a
+ * fixed order.  A forward pass through the direct loops needs only a
+ * bordered sample, at the start of the block, which is never smaller.
  */
 static size_t
 shared_work(const struct sc_layer *l)
@@ -489,7 +489,7 @@ narrow_dw_sample(const struct sc_layer *l, const float *restrict pad,
 {
 	enum { MAX_TAPS = 8 };
 	int OH = l->out.h, OW = l->out.w, C = l->in[0].c;
-	int KC = l->k * C, kkc = (int)patch_len(l), nt = 128 / width;
+	int KC = l->k * C, kkc = (int)patch_len(l), nt = taps(width);
 	size_t row = (size_t)(l->in[0].w + 2 * l->pad) * C;
 	size_t step = (size_t)l->stride * C;
 
@@ -591,6 +591,8 @@ direct_backward(const struct sc_layer *l, const float *restrict x,
 	memset(db, 0, l->n_b * sizeof(float));
 	for (long s = lo; s < hi; s++) {
 		add_border(l, x + s * in_len, pad);
+		if (l->n_b > 0)
+			add_rows(dy + (size_t)s * OH * OW * F, OH * OW, F, db);
 		if (dx != NULL)
 			memset(dpad, 0, padded_len(l) * sizeof(float));
 		for (int oh = 0; oh < OH; oh++)
@@ -600,8 +602,6 @@ direct_backward(const struct sc_layer *l, const float *restrict x,
 				size_t at = (size_t)oh * l->stride * row +
 				    (size_t)ow * l->stride * C;
 
-				for (int f = 0; f < (int)l->n_b; f++)
-					db[f] += g[f];
 				for (int kh = 0; kh < K; kh++)
 					for (int j = 0; j < KC; j++)
 						add_scaled(F,
@@ -669,10 +669,7 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		if (is_direct(l))
-			direct_forward(l, x[0], l->work, y, lo, hi,
-			    thread_block(l, t) + round16(l->n_w));
-		else if (direct)
+		if (direct)
 			direct_forward(l, x[0], l->work, y, lo, hi,
 			    thread_block(l, t));
 		else

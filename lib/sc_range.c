@@ -43,20 +43,27 @@ sc_range_diverged(double smooth, double best, double first,
 	return smooth - best > (factor - 1.0) * scale;
 }
 
-/* A fixed sample of the test set, the same for every row. */
+/* 0 .. n-1 in an order drawn from seed; NULL when out of memory. */
 static uint32_t *
-held_out_sample(const struct sc_trainer *tr)
+shuffled(int n, uint64_t seed)
 {
-	uint32_t *all = malloc((size_t)tr->data.test.n * sizeof(uint32_t));
+	uint32_t *all = malloc((size_t)n * sizeof(uint32_t));
 	struct sc_rng rng;
 
 	if (all == NULL)
 		return NULL;
-	for (int i = 0; i < tr->data.test.n; i++)
+	for (int i = 0; i < n; i++)
 		all[i] = (uint32_t)i;
-	sc_rng_seed(&rng, tr->cfg.seed ^ 0x7e575a3b1eULL);
-	sc_rng_shuffle(&rng, all, tr->data.test.n);
+	sc_rng_seed(&rng, seed);
+	sc_rng_shuffle(&rng, all, n);
 	return all;
+}
+
+/* A fixed sample of the test set, the same for every row. */
+static uint32_t *
+held_out_sample(const struct sc_trainer *tr)
+{
+	return shuffled(tr->data.test.n, tr->cfg.seed ^ 0x7e575a3b1eULL);
 }
 
 /*
@@ -93,7 +100,6 @@ precise_bn_init(struct precise_bn *pb, const struct sc_trainer *tr,
 {
 	const struct sc_model *m = tr->model;
 	int n_bn = 0, n_train = tr->data.train.n;
-	struct sc_rng rng;
 
 	memset(pb, 0, sizeof(*pb));
 	for (int j = 0; j < m->n_layers; j++)
@@ -102,17 +108,13 @@ precise_bn_init(struct precise_bn *pb, const struct sc_trainer *tr,
 		return 0;
 	if (n_batches > n_train / tr->cfg.batch)
 		n_batches = n_train / tr->cfg.batch;
-	pb->sample = malloc((size_t)n_train * sizeof(uint32_t));
+	pb->sample = shuffled(n_train, tr->cfg.seed ^ 0xb47c4e0125ULL);
 	pb->saved = malloc(m->n_state * sizeof(float));
 	if (pb->sample == NULL || pb->saved == NULL) {
 		free(pb->sample);
 		free(pb->saved);
 		return sc_fail("out of memory");
 	}
-	for (int i = 0; i < n_train; i++)
-		pb->sample[i] = (uint32_t)i;
-	sc_rng_seed(&rng, tr->cfg.seed ^ 0xb47c4e0125ULL);
-	sc_rng_shuffle(&rng, pb->sample, n_train);
 	pb->n_batches = n_batches;
 	return 0;
 }
