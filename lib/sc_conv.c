@@ -24,10 +24,13 @@
 #include "sc_error.h"
 #include "sc_nn.h"
 #include "sc_simd.h"
+#include "sc_wino.h"
 
 #define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
 #define DIRECT_MAX 32		/* longest patch run by the direct loops */
 #define NARROW_MAX 32		/* most filters whose forward runs them */
+#define WINO_MIN_C 32		/* fewest channels and filters for Winograd */
+#define WINO_MIN_F 64
 
 static size_t
 patch_len(const struct sc_layer *l)
@@ -53,13 +56,23 @@ is_direct(const struct sc_layer *l)
 	return !is_pointwise(l) && patch_len(l) <= DIRECT_MAX;
 }
 
+/* 3x3 layers of stride 1 and padding 1 with enough channels run
+ * Winograd's F(2x2, 3x3) (sc_wino.c): a quarter of the arithmetic. */
+static int
+is_winograd(const struct sc_layer *l)
+{
+	return sc_wino_fits(l) && !is_direct(l) && l->in[0].c >= WINO_MIN_C &&
+	    l->out.c >= WINO_MIN_F;
+}
+
 /* Few filters make the product's result matrix too narrow for the BLAS
  * as well; the direct loops run the forward pass of such layers, and the
  * matrix products their backward. */
 static int
 is_direct_forward(const struct sc_layer *l)
 {
-	return is_direct(l) || (!is_pointwise(l) && l->out.c <= NARROW_MAX);
+	return is_direct(l) || (!is_pointwise(l) && !is_winograd(l) &&
+	    l->out.c <= NARROW_MAX);
 }
 
 /*
@@ -255,6 +268,8 @@ padded_len(const struct sc_layer *l)
 static size_t
 shared_work(const struct sc_layer *l)
 {
+	if (is_winograd(l))
+		return sc_wino_shared(l);
 	return (is_direct_forward(l) + is_transposed_dx(l)) *
 	    round16(l->n_w);
 }
@@ -266,6 +281,8 @@ partial_offset(const struct sc_layer *l, int max_batch)
 	struct sc_layer t = transposed(l);
 	size_t patches;
 
+	if (is_winograd(l))
+		return round16(sc_wino_thread(l, max_batch));
 	if (is_direct(l))
 		return round16(l->n_w) + 2 * round16(padded_len(l));
 	if (is_narrow(l))
@@ -658,18 +675,23 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
-	int direct = is_direct_forward(l);
+	int direct = is_direct_forward(l), wino = is_winograd(l);
 
 	(void)train;
 	if (direct)
 		transpose_weights(l, l->work);
+	if (wino)
+		sc_wino_filters(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		if (direct)
+		if (wino)
+			sc_wino_forward(l, l->work, x[0], y, lo, hi,
+			    thread_block(l, t));
+		else if (direct)
 			direct_forward(l, x[0], l->work, y, lo, hi,
 			    thread_block(l, t));
 		else
@@ -726,7 +748,7 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
 	size_t offset = partial_offset(l, l->max_batch);
 	size_t n_par = l->n_w + l->n_b, kkc = patch_len(l);
-	int direct = is_direct(l), F = l->out.c;
+	int direct = is_direct(l), wino = is_winograd(l), F = l->out.c;
 	int trans = is_transposed_dx(l) && dx[0] != NULL;
 	struct sc_layer tl = transposed(l);
 	float *wt2 = l->work + round16(l->n_w);
@@ -736,6 +758,8 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 		transpose_weights(l, l->work);
 	if (trans)
 		transposed_weights(l, wt2);
+	if (wino)
+		sc_wino_filters(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
@@ -743,7 +767,17 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 		long lo, hi;
 
 		sc_split(n, t, parts, &lo, &hi);
-		if (direct) {
+		if (wino) {
+			float *db = block + offset + l->n_w;
+
+			sc_wino_backward(l, l->work, x[0], dy, dx[0], lo, hi,
+			    block, block + offset);
+			if (l->n_b > 0) {
+				memset(db, 0, l->n_b * sizeof(float));
+				add_rows(dy + (size_t)lo * out_pixels(l) * F,
+				    (int)((hi - lo) * out_pixels(l)), F, db);
+			}
+		} else if (direct) {
 			/* dWt, then transposed into this thread's dW. */
 			direct_backward(l, x[0], l->work, dy, dx[0], lo, hi,
 			    block, block + offset + l->n_w,

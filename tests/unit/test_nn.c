@@ -290,6 +290,10 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 1, 28, 28, 32, 3, 1, 1, 3 },
 		{ 3, 10, 9, 21, 3, 2, 1, 2 },
 		{ 16, 9, 11, 16, 3, 1, 1, 2 },
+		{ 32, 14, 14, 64, 3, 1, 1, 30 },	/* Winograd */
+		{ 64, 7, 7, 128, 3, 1, 1, 3 },
+		{ 48, 5, 6, 80, 3, 1, 1, 2 },
+		{ 32, 1, 1, 64, 3, 1, 1, 2 },
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
@@ -315,6 +319,120 @@ test_conv_against_naive(struct sc_rng *rng)
 			fprintf(stderr, "  conv case %zu: worst %g\n", t,
 			    worst);
 		free(naive);
+		rig_free(&g);
+	}
+}
+
+/* dW, db and dx of a convolution summed directly, in double, from
+ * L = sum(y * r). */
+static void
+conv_naive_backward(const struct sc_layer *l, const float *x,
+    const float *r, int n, double *dw, double *db, double *dx)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, K = l->k;
+
+	memset(dw, 0, l->n_w * sizeof(double));
+	memset(db, 0, l->n_b * sizeof(double));
+	memset(dx, 0, (size_t)n * H * W * C * sizeof(double));
+	for (int s = 0; s < n; s++)
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++)
+				for (int f = 0; f < F; f++) {
+					double g = r[(((size_t)s * OH + oh) *
+					    OW + ow) * F + f];
+
+					if (l->n_b > 0)
+						db[f] += g;
+					for (int kh = 0; kh < K; kh++)
+						for (int kw = 0; kw < K; kw++) {
+							int ih = oh * l->stride -
+							    l->pad + kh;
+							int iw = ow * l->stride -
+							    l->pad + kw;
+							size_t wi = ((size_t)(f *
+							    K + kh) * K + kw) *
+							    C;
+							size_t xi;
+
+							if (ih < 0 || ih >= H ||
+							    iw < 0 || iw >= W)
+								continue;
+							xi = (((size_t)s * H +
+							    ih) * W + iw) * C;
+							for (int c = 0; c < C;
+							    c++) {
+								dw[wi + c] += g *
+								    x[xi + c];
+								dx[xi + c] += g *
+								    l->w[wi + c];
+							}
+						}
+				}
+}
+
+/* Largest |a - b| over n values, relative to 1 + the largest |b|. */
+static double
+worst_relative(const float *a, const double *b, size_t n)
+{
+	double worst = 0.0, big = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fabs(a[i] - b[i]) > worst)
+			worst = fabs(a[i] - b[i]);
+		if (fabs(b[i]) > big)
+			big = fabs(b[i]);
+	}
+	return worst / (1.0 + big);
+}
+
+/* Every path of the convolution's backward pass (matrix products,
+ * direct loops, the narrow dW with the transposed dx, Winograd) against
+ * the direct sums, over shapes with several chunks, odd sizes and
+ * channel counts that are not multiples of a vector. */
+static void
+test_conv_backward_against_naive(struct sc_rng *rng)
+{
+	static const struct { int c, h, w, f, k, s, p, n; } cases[] = {
+		{ 32, 14, 14, 64, 3, 1, 1, 30 },	/* Winograd, 3 chunks */
+		{ 64, 7, 7, 128, 3, 1, 1, 3 },		/* Winograd, odd */
+		{ 48, 5, 6, 80, 3, 1, 1, 2 },		/* Winograd */
+		{ 32, 1, 1, 64, 3, 1, 1, 2 },		/* Winograd, 1x1 */
+		{ 16, 9, 11, 64, 3, 2, 1, 2 },		/* matrix products */
+		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* narrow */
+		{ 3, 8, 9, 24, 3, 1, 1, 2 },		/* direct */
+		{ 8, 6, 7, 20, 3, 1, 1, 2 },		/* transposed dx */
+		{ 32, 7, 7, 64, 1, 1, 0, 4 },		/* pointwise */
+	};
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
+		struct sc_shape in = { cases[t].c, cases[t].h, cases[t].w };
+		const float *x[1];
+		float *dx[1];
+		struct sc_layer l;
+		struct rig g;
+		double *dw, *db, *ndx, e_w, e_b, e_x;
+		size_t n_x;
+
+		memset(&l, 0, sizeof(l));
+		CHECK(sc_conv_setup(&l, in, cases[t].f, cases[t].k, cases[t].s,
+		    cases[t].p, 1) == 0);
+		rig_setup(&g, &l, cases[t].n, 1, rng);
+		n_x = (size_t)g.n * sc_shape_size(l.in[0]);
+		dw = malloc(l.n_w * sizeof(double));
+		db = malloc(l.n_b * sizeof(double));
+		ndx = malloc(n_x * sizeof(double));
+		probe(&g);
+		x[0] = g.x[0], dx[0] = g.dx[0];
+		l.ops->backward(&l, x, g.y, g.r, dx, g.n);
+		conv_naive_backward(&l, g.x[0], g.r, g.n, dw, db, ndx);
+		e_w = worst_relative(l.dw, dw, l.n_w);
+		e_b = worst_relative(l.db, db, l.n_b);
+		e_x = worst_relative(g.dx[0], ndx, n_x);
+		if (!CHECK(e_w < 1e-5 && e_b < 1e-5 && e_x < 1e-5))
+			fprintf(stderr, "  conv backward case %zu: dW %g, "
+			    "db %g, dx %g\n", t, e_w, e_b, e_x);
+		free(dw), free(db), free(ndx);
 		rig_free(&g);
 	}
 }
@@ -619,6 +737,7 @@ main(void)
 	sc_rng_seed(&rng, 7);
 	test_layer_gradients(&rng);
 	test_conv_against_naive(&rng);
+	test_conv_backward_against_naive(&rng);
 	test_maxpool_ties();
 	test_bn_relu_folded();
 	test_bn_running_stats();

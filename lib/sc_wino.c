@@ -1,0 +1,480 @@
+/*
+ * Winograd F(2x2, 3x3) convolutions (see sc_wino.h).
+ *
+ * With the tile d (4x4), the filter g (3x3) and the output block y (2x2):
+ *   V = B^T d B,  U = G g G^T,  y = A^T (U .* V) A,
+ * and backward, with dy the block's gradient:
+ *   dM = A dy A^T,  dU = sum over tiles of dM .* V,  dV = dM .* U,
+ *   dg = G^T dU G,  dd = B dV B^T (added into dx, as tiles overlap),
+ * where
+ *   B^T = | 1  0 -1  0 |   G = | 1    0    0  |   A^T = | 1  1  1  0 |
+ *         | 0  1  1  0 |       | 1/2  1/2  1/2 |         | 0  1 -1 -1 |
+ *         | 0 -1  1  0 |       | 1/2 -1/2  1/2 |
+ *         | 0  1  0 -1 |       | 0    0    1  |
+ * Activations are NHWC, so each transform is a loop along the channels
+ * (filters, for the output side) of 16 or 4 pixels at once; a tile's 16
+ * transformed rows are stored together, [tile][16][C], and the product
+ * for position xi reads every 16th row.  Tile (th, tw) of a sample starts
+ * at input pixel (2 th - 1, 2 tw - 1); pixels outside the image read as
+ * zeros, and outputs outside it go to a scratch row.
+ */
+#include <string.h>
+
+#include "sc_blas.h"
+#include "sc_simd.h"
+#include "sc_wino.h"
+
+#define XI 16			/* positions in a transformed tile */
+#define WINO_WORK (1u << 20)	/* floats of V and M per chunk (4 MiB) */
+
+int
+sc_wino_fits(const struct sc_layer *l)
+{
+	return l->k == 3 && l->stride == 1 && l->pad == 1;
+}
+
+static int
+tiles_h(const struct sc_layer *l)
+{
+	return (l->out.h + 1) / 2;
+}
+
+static int
+tiles_w(const struct sc_layer *l)
+{
+	return (l->out.w + 1) / 2;
+}
+
+static size_t
+sample_tiles(const struct sc_layer *l)
+{
+	return (size_t)tiles_h(l) * tiles_w(l);
+}
+
+static size_t
+round16(size_t n)
+{
+	return (n + 15) / 16 * 16;
+}
+
+/* The widest row a transform reads or writes: channels or filters. */
+static int
+row_len(const struct sc_layer *l)
+{
+	return l->in[0].c > l->out.c ? l->in[0].c : l->out.c;
+}
+
+/* Samples per chunk: V and M of a chunk within WINO_WORK floats. */
+static int
+chunk_samples(const struct sc_layer *l, int max_batch)
+{
+	size_t per = sample_tiles(l) * XI * (size_t)(l->in[0].c + l->out.c);
+	size_t n = WINO_WORK / per;
+
+	if (n < 1)
+		n = 1;
+	return n < (size_t)max_batch ? (int)n : max_batch;
+}
+
+size_t
+sc_wino_shared(const struct sc_layer *l)
+{
+	return round16((size_t)XI * l->out.c * l->in[0].c);
+}
+
+/*
+ * A thread's work: V for a chunk, M (or dM) for it, dU, then three rows
+ * sets for the transforms: 16 rows of scratch, a row of zeros and a row
+ * that absorbs writes to pixels outside the image.
+ */
+struct wino_work {
+	float *v, *m, *du, *tmp, *zero, *sink;
+	int chunk;
+};
+
+static struct wino_work
+layout(const struct sc_layer *l, int max_batch, float *base)
+{
+	struct wino_work w;
+	size_t tiles;
+
+	w.chunk = chunk_samples(l, max_batch);
+	tiles = (size_t)w.chunk * sample_tiles(l);
+	w.v = base;
+	w.m = w.v + round16(tiles * XI * l->in[0].c);
+	w.du = w.m + round16(tiles * XI * l->out.c);
+	w.tmp = w.du + sc_wino_shared(l);
+	w.zero = w.tmp + round16((size_t)XI * row_len(l));
+	w.sink = w.zero + round16(row_len(l));
+	return w;
+}
+
+size_t
+sc_wino_thread(const struct sc_layer *l, int max_batch)
+{
+	struct wino_work w = layout(l, max_batch, NULL);
+
+	return (size_t)(w.sink - w.v) + round16(row_len(l));
+}
+
+/*
+ * The four one-dimensional transforms, each along n channels of four (or
+ * two) rows.  Applied to the rows of a tile and then to its columns,
+ * they give the two-dimensional ones.
+ */
+
+/* o = B^T a. */
+static inline __attribute__((always_inline)) void
+bt4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+
+		o0[c] = x0 - x2;
+		o1[c] = x1 + x2;
+		o2[c] = x2 - x1;
+		o3[c] = x1 - x3;
+	}
+}
+
+/* o = B a: the transpose. */
+static inline __attribute__((always_inline)) void
+b4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+
+		o0[c] = x0;
+		o1[c] = x1 - x2 + x3;
+		o2[c] = x1 + x2 - x0;
+		o3[c] = -x3;
+	}
+}
+
+/* o = bias + A^T a (bias: a row of n values). */
+static inline __attribute__((always_inline)) void
+at4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3,
+    const float *restrict bias, float *restrict o0, float *restrict o1)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+
+		o0[c] = bias[c] + (x0 + x1 + x2);
+		o1[c] = bias[c] + (x1 - x2 - x3);
+	}
+}
+
+/* o = A a: the transpose, from two rows to four. */
+static inline __attribute__((always_inline)) void
+a4(int n, const float *restrict a0, const float *restrict a1,
+    float *restrict o0, float *restrict o1, float *restrict o2,
+    float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c];
+
+		o0[c] = x0;
+		o1[c] = x0 + x1;
+		o2[c] = x0 - x1;
+		o3[c] = -x1;
+	}
+}
+
+/* The 16 pixels of tile (th, tw) of an image of H x W pixels of n
+ * channels, outside pixels as `outside`, row-major. */
+static void
+tile_rows(const float *img, int H, int W, int n, int th, int tw,
+    const float *outside, const float *rows[XI])
+{
+	for (int i = 0; i < 4; i++)
+		for (int j = 0; j < 4; j++) {
+			int h = 2 * th - 1 + i, w = 2 * tw - 1 + j;
+
+			rows[i * 4 + j] = h < 0 || h >= H || w < 0 || w >= W ?
+			    outside : img + ((size_t)h * W + w) * n;
+		}
+}
+
+/* V of samples 0..n-1 of x: [tile][16][C]. */
+SC_HOT static void
+input_tiles(const struct sc_layer *l, const float *x, int n,
+    const struct wino_work *w)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int TH = tiles_h(l), TW = tiles_w(l);
+	float *t = w->tmp, *v = w->v;
+
+	for (int s = 0; s < n; s++)
+		for (int th = 0; th < TH; th++)
+			for (int tw = 0; tw < TW; tw++, v += XI * C) {
+				const float *d[XI];
+
+				tile_rows(x + (size_t)s * H * W * C, H, W, C,
+				    th, tw, w->zero, d);
+				for (int j = 0; j < 4; j++)
+					bt4(C, d[j], d[4 + j], d[8 + j],
+					    d[12 + j], t + j * C,
+					    t + (4 + j) * C, t + (8 + j) * C,
+					    t + (12 + j) * C);
+				for (int i = 0; i < 4; i++) {
+					const float *r = t + 4 * i * C;
+					float *o = v + 4 * i * C;
+
+					bt4(C, r, r + C, r + 2 * C, r + 3 * C,
+					    o, o + C, o + 2 * C, o + 3 * C);
+				}
+			}
+}
+
+/* y of samples 0..n-1 from M: [tile][16][F]. */
+SC_HOT static void
+output_tiles(const struct sc_layer *l, float *y, int n,
+    const struct wino_work *w)
+{
+	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	int TH = tiles_h(l), TW = tiles_w(l);
+	const float *bias = l->n_b > 0 ? l->b : w->zero;
+	const float *m = w->m;
+	float *t = w->tmp;
+
+	for (int s = 0; s < n; s++)
+		for (int th = 0; th < TH; th++)
+			for (int tw = 0; tw < TW; tw++, m += XI * F) {
+				float *o[4];
+
+				for (int i = 0; i < 2; i++)
+					for (int j = 0; j < 2; j++) {
+						int h = 2 * th + i;
+						int x = 2 * tw + j;
+
+						o[i * 2 + j] = h < OH && x < OW ?
+						    y + (((size_t)s * OH + h) *
+						    OW + x) * F : w->sink;
+					}
+				/* Rows: t[r][j] for r < 2, j < 4. */
+				for (int j = 0; j < 4; j++)
+					at4(F, m + j * F, m + (4 + j) * F,
+					    m + (8 + j) * F, m + (12 + j) * F,
+					    w->zero, t + j * F,
+					    t + (4 + j) * F);
+				for (int r = 0; r < 2; r++) {
+					const float *q = t + 4 * r * F;
+
+					at4(F, q, q + F, q + 2 * F, q + 3 * F,
+					    bias, o[2 * r], o[2 * r + 1]);
+				}
+			}
+}
+
+/* dM of samples 0..n-1 from dy, into M: [tile][16][F]. */
+SC_HOT static void
+gradient_tiles(const struct sc_layer *l, const float *dy, int n,
+    const struct wino_work *w)
+{
+	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	int TH = tiles_h(l), TW = tiles_w(l);
+	float *t = w->tmp, *m = w->m;
+
+	for (int s = 0; s < n; s++)
+		for (int th = 0; th < TH; th++)
+			for (int tw = 0; tw < TW; tw++, m += XI * F) {
+				const float *g[4];
+
+				for (int i = 0; i < 2; i++)
+					for (int j = 0; j < 2; j++) {
+						int h = 2 * th + i;
+						int x = 2 * tw + j;
+
+						g[i * 2 + j] = h < OH && x < OW ?
+						    dy + (((size_t)s * OH + h) *
+						    OW + x) * F : w->zero;
+					}
+				/* Rows: t[i][j] for i < 4, j < 2. */
+				for (int j = 0; j < 2; j++)
+					a4(F, g[j], g[2 + j], t + j * F,
+					    t + (2 + j) * F, t + (4 + j) * F,
+					    t + (6 + j) * F);
+				for (int i = 0; i < 4; i++) {
+					const float *q = t + 2 * i * F;
+					float *o = m + 4 * i * F;
+
+					a4(F, q, q + F, o, o + F, o + 2 * F,
+					    o + 3 * F);
+				}
+			}
+}
+
+/* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
+ * added into its 16 pixels. */
+SC_HOT static void
+add_input_tiles(const struct sc_layer *l, float *dx, int n,
+    const struct wino_work *w)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int TH = tiles_h(l), TW = tiles_w(l);
+	const float *v = w->v;
+	float *t = w->tmp;
+
+	memset(dx, 0, (size_t)n * H * W * C * sizeof(float));
+	for (int s = 0; s < n; s++)
+		for (int th = 0; th < TH; th++)
+			for (int tw = 0; tw < TW; tw++, v += XI * C) {
+				const float *d[XI];
+
+				tile_rows(dx + (size_t)s * H * W * C, H, W, C,
+				    th, tw, w->sink, d);
+				/* Columns first: t[i][j] = (dV B^T)[i][j]. */
+				for (int i = 0; i < 4; i++) {
+					const float *r = v + 4 * i * C;
+					float *o = t + 4 * i * C;
+
+					b4(C, r, r + C, r + 2 * C, r + 3 * C,
+					    o, o + C, o + 2 * C, o + 3 * C);
+				}
+				/* Then rows, each added into its pixel. */
+				for (int j = 0; j < 4; j++) {
+					float *p0 = (float *)d[j];
+					float *p1 = (float *)d[4 + j];
+					float *p2 = (float *)d[8 + j];
+					float *p3 = (float *)d[12 + j];
+					const float *x0 = t + j * C;
+					const float *x1 = t + (4 + j) * C;
+					const float *x2 = t + (8 + j) * C;
+					const float *x3 = t + (12 + j) * C;
+
+					for (int c = 0; c < C; c++) {
+						p0[c] += x0[c];
+						p1[c] += x1[c] - x2[c] + x3[c];
+						p2[c] += x1[c] + x2[c] - x0[c];
+						p3[c] -= x3[c];
+					}
+				}
+			}
+}
+
+void
+sc_wino_filters(const struct sc_layer *l, float *u)
+{
+	int C = l->in[0].c, F = l->out.c;
+	size_t plane = (size_t)F * C;
+
+	for (int f = 0; f < F; f++)
+		for (int c = 0; c < C; c++) {
+			const float *g = l->w + (size_t)f * 9 * C + c;
+			float r[4][3];
+
+			/* Rows: r = G g; then columns: U = r G^T. */
+			for (int j = 0; j < 3; j++) {
+				float g0 = g[j * C], g1 = g[(3 + j) * C];
+				float g2 = g[(6 + j) * C];
+
+				r[0][j] = g0;
+				r[1][j] = 0.5f * (g0 + g1 + g2);
+				r[2][j] = 0.5f * (g0 - g1 + g2);
+				r[3][j] = g2;
+			}
+			for (int i = 0; i < 4; i++) {
+				float *o = u + (size_t)i * 4 * plane +
+				    (size_t)f * C + c;
+
+				o[0] = r[i][0];
+				o[plane] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
+				o[2 * plane] = 0.5f * (r[i][0] - r[i][1] +
+				    r[i][2]);
+				o[3 * plane] = r[i][2];
+			}
+		}
+}
+
+/* dW = G^T dU G, into the layer's weight layout [F][3][3][C]. */
+static void
+filter_gradient(const struct sc_layer *l, const float *du, float *dw)
+{
+	int C = l->in[0].c, F = l->out.c;
+	size_t plane = (size_t)F * C;
+
+	for (int f = 0; f < F; f++)
+		for (int c = 0; c < C; c++) {
+			const float *q = du + (size_t)f * C + c;
+			float r[3][4];
+
+			/* Rows: r = G^T dU; then columns: dW = r G. */
+			for (int j = 0; j < 4; j++) {
+				float u0 = q[j * plane], u1 = q[(4 + j) * plane];
+				float u2 = q[(8 + j) * plane];
+				float u3 = q[(12 + j) * plane];
+
+				r[0][j] = u0 + 0.5f * (u1 + u2);
+				r[1][j] = 0.5f * (u1 - u2);
+				r[2][j] = 0.5f * (u1 + u2) + u3;
+			}
+			for (int i = 0; i < 3; i++) {
+				float *o = dw + ((size_t)f * 9 + i * 3) * C + c;
+
+				o[0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
+				o[C] = 0.5f * (r[i][1] - r[i][2]);
+				o[2 * C] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
+			}
+		}
+}
+
+void
+sc_wino_forward(const struct sc_layer *l, const float *u, const float *x,
+    float *y, long lo, long hi, float *work)
+{
+	struct wino_work w = layout(l, l->max_batch, work);
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
+	int C = l->in[0].c, F = l->out.c;
+
+	memset(w.zero, 0, row_len(l) * sizeof(float));
+	for (long s0 = lo; s0 < hi; s0 += w.chunk) {
+		int n = hi - s0 < w.chunk ? (int)(hi - s0) : w.chunk;
+		int T = n * (int)sample_tiles(l);
+
+		input_tiles(l, x + (size_t)s0 * in_len, n, &w);
+		for (int xi = 0; xi < XI; xi++)
+			sc_sgemm(0, 1, T, F, C, 1.0f, w.v + (size_t)xi * C,
+			    XI * C, u + (size_t)xi * F * C, C, 0.0f,
+			    w.m + (size_t)xi * F, XI * F);
+		output_tiles(l, y + (size_t)s0 * out_len, n, &w);
+	}
+}
+
+void
+sc_wino_backward(const struct sc_layer *l, const float *u, const float *x,
+    const float *dy, float *dx, long lo, long hi, float *work, float *dw)
+{
+	struct wino_work w = layout(l, l->max_batch, work);
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
+	int C = l->in[0].c, F = l->out.c;
+
+	memset(w.zero, 0, row_len(l) * sizeof(float));
+	memset(w.du, 0, sc_wino_shared(l) * sizeof(float));
+	for (long s0 = lo; s0 < hi; s0 += w.chunk) {
+		int n = hi - s0 < w.chunk ? (int)(hi - s0) : w.chunk;
+		int T = n * (int)sample_tiles(l);
+
+		input_tiles(l, x + (size_t)s0 * in_len, n, &w);
+		gradient_tiles(l, dy + (size_t)s0 * out_len, n, &w);
+		for (int xi = 0; xi < XI; xi++)
+			sc_sgemm(1, 0, F, C, T, 1.0f, w.m + (size_t)xi * F,
+			    XI * F, w.v + (size_t)xi * C, XI * C, 1.0f,
+			    w.du + (size_t)xi * F * C, C);
+		if (dx == NULL)
+			continue;
+		/* dV overwrites V, which dU no longer needs. */
+		for (int xi = 0; xi < XI; xi++)
+			sc_sgemm(0, 0, T, C, F, 1.0f, w.m + (size_t)xi * F,
+			    XI * F, u + (size_t)xi * F * C, C, 0.0f,
+			    w.v + (size_t)xi * C, XI * C);
+		add_input_tiles(l, dx + (size_t)s0 * in_len, n, &w);
+	}
+	filter_gradient(l, w.du, dw);
+}

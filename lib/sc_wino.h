@@ -1,0 +1,51 @@
+/*
+ * sc_wino.h - 3x3 convolutions of stride 1 and padding 1 by Winograd's
+ * minimal filtering F(2x2, 3x3), for sc_conv.c.
+ *
+ * Each 2x2 block of output pixels comes from a 4x4 tile of the input.
+ * Transformed by fixed matrices of 0, +-1 and +-1/2, a tile's 16 values
+ * and a filter's 9 weights turn the block into 16 products instead of
+ * 36, so the layer's matrix products do 2.25 times fewer multiply-adds
+ * than with im2col patches (a little less at odd sizes, where the last
+ * tiles overhang the edge).  Forward, and backward through the same
+ * transforms (their transposes), the products are 16 independent BLAS
+ * products, one per position in the tile:
+ *   forward:  M[t, f]  = sum_c V[t, c] U[f, c]
+ *   backward: dU[f, c] += sum_t dM[t, f] V[t, c],  dV[t, c] = sum_f dM[t, f] U[f, c]
+ * where t runs over tiles, V are the input tiles transformed, U the
+ * filters transformed and dM the output gradient's blocks transformed.
+ *
+ * The results differ from the direct sums by rounding only: a few units
+ * in the last place of float.
+ */
+#ifndef SC_WINO_H
+#define SC_WINO_H
+
+#include <stddef.h>
+
+#include "sc_nn.h"
+
+/* Whether the layer's geometry is one these loops compute. */
+int sc_wino_fits(const struct sc_layer *l);
+
+/* Floats of the transformed filters U, shared by the threads. */
+size_t sc_wino_shared(const struct sc_layer *l);
+
+/* Floats of one thread's work, for batches of up to max_batch. */
+size_t sc_wino_thread(const struct sc_layer *l, int max_batch);
+
+/* U from the layer's weights. */
+void sc_wino_filters(const struct sc_layer *l, float *u);
+
+/* y for samples lo..hi of the batch x, in the calling thread. */
+void sc_wino_forward(const struct sc_layer *l, const float *u,
+    const float *x, float *y, long lo, long hi, float *work);
+
+/* dW (set, not added to) for samples lo..hi, and dx for them when dx
+ * is not NULL, in the calling thread.  The bias gradient is the
+ * caller's. */
+void sc_wino_backward(const struct sc_layer *l, const float *u,
+    const float *x, const float *dy, float *dx, long lo, long hi,
+    float *work, float *dw);
+
+#endif
