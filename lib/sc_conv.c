@@ -29,8 +29,12 @@
 #define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
 #define DIRECT_MAX 32		/* longest patch run by the direct loops */
 #define NARROW_MAX 32		/* most filters whose forward runs them */
+#ifndef WINO_MIN_C
 #define WINO_MIN_C 32		/* fewest channels and filters for Winograd */
+#endif
+#ifndef WINO_MIN_F
 #define WINO_MIN_F 64
+#endif
 
 static size_t
 patch_len(const struct sc_layer *l)

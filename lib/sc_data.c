@@ -697,35 +697,67 @@ gather_augmented(const struct sc_dataset *d, const uint8_t *src, float *dst,
 		}
 }
 
+/* One image of bytes into normalised floats. */
+static void
+gather_plain(const struct sc_dataset *d, const uint8_t *src, float *dst)
+{
+	size_t size = sc_shape_size(d->shape);
+	int C = d->shape.c;
+
+	if (C == 1) {
+		const float *lut = d->lut[0];
+
+		for (size_t j = 0; j < size; j++)
+			dst[j] = lut[src[j]];
+		return;
+	}
+	for (size_t p = 0; p < size; p += C)
+		for (int c = 0; c < C; c++)
+			dst[p + c] = d->lut[c][src[p + c]];
+}
+
+/*
+ * Samples are converted in parallel, GATHER_BLOCK at a time; the
+ * augmentation's random shifts and flips are drawn first, in sample
+ * order, so the stream is used as by a single thread.
+ */
+#define GATHER_BLOCK 64
+
 void
 sc_data_gather(const struct sc_dataset *d, const struct sc_split *s,
     const uint32_t *idx, int n, float *x, uint8_t *y,
     const struct sc_augment *aug, struct sc_rng *rng)
 {
 	size_t size = sc_shape_size(d->shape);
-	int C = d->shape.c;
+	int augment = !d->is_table && aug != NULL &&
+	    (aug->crop_pad > 0 || aug->flip);
 
-	for (int r = 0; r < n; r++) {
-		float *dst = x + (size_t)r * size;
+	for (int r0 = 0; r0 < n; r0 += GATHER_BLOCK) {
+		int m = n - r0 < GATHER_BLOCK ? n - r0 : GATHER_BLOCK;
+		int dy[GATHER_BLOCK], dx[GATHER_BLOCK], flip[GATHER_BLOCK];
 
-		y[r] = s->labels[idx[r]];
-		if (d->is_table) {
-			memcpy(dst, s->values + (size_t)idx[r] * size,
-			    size * sizeof(float));
-			continue;
-		}
-		const uint8_t *src = s->pixels + (size_t)idx[r] * size;
-
-		if (aug != NULL && (aug->crop_pad > 0 || aug->flip)) {
+		for (int r = 0; augment && r < m; r++) {
 			int p = aug->crop_pad;
-			int dy = p ? (int)sc_rng_below(rng, 2 * p + 1) - p : 0;
-			int dx = p ? (int)sc_rng_below(rng, 2 * p + 1) - p : 0;
-			int flip = aug->flip && (sc_rng_next(rng) >> 63);
 
-			gather_augmented(d, src, dst, dy, dx, flip);
-			continue;
+			dy[r] = p ? (int)sc_rng_below(rng, 2 * p + 1) - p : 0;
+			dx[r] = p ? (int)sc_rng_below(rng, 2 * p + 1) - p : 0;
+			flip[r] = aug->flip && (sc_rng_next(rng) >> 63);
 		}
-		for (size_t j = 0; j < size; j++)
-			dst[j] = d->lut[j % C][src[j]];
+		#pragma omp parallel for schedule(static)
+		for (int r = 0; r < m; r++) {
+			uint32_t i = idx[r0 + r];
+			float *dst = x + (size_t)(r0 + r) * size;
+
+			y[r0 + r] = s->labels[i];
+			if (d->is_table)
+				memcpy(dst, s->values + (size_t)i * size,
+				    size * sizeof(float));
+			else if (augment)
+				gather_augmented(d, s->pixels + (size_t)i *
+				    size, dst, dy[r], dx[r], flip[r]);
+			else
+				gather_plain(d, s->pixels + (size_t)i * size,
+				    dst);
+		}
 	}
 }

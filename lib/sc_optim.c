@@ -1,14 +1,18 @@
+/*
+ * SGD with momentum and weight decay, as PyTorch's torch.optim.SGD
+ * computes it.  The update is a pass over every parameter, its gradient
+ * and its velocity; each thread updates one run of them.
+ */
 #include "sc_optim.h"
+#include "sc_simd.h"
 
-void
-sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
-    const float *restrict grad, float *restrict velocity, size_t n, float lr, float momentum)
+SC_HOT static void
+update_range(float *restrict theta, const float *restrict grad,
+    float *restrict velocity, long lo, long hi, float lr, float momentum,
+    float wd, int nesterov)
 {
-	float wd = opt->weight_decay;
-
-	if (opt->nesterov) {
-		#pragma omp parallel for schedule(static)
-		for (size_t j = 0; j < n; j++) {
+	if (nesterov) {
+		for (long j = lo; j < hi; j++) {
 			float g = grad[j] + wd * theta[j];
 			float v = momentum * velocity[j] + g;
 
@@ -17,11 +21,25 @@ sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
 		}
 		return;
 	}
-	#pragma omp parallel for schedule(static)
-	for (size_t j = 0; j < n; j++) {
+	for (long j = lo; j < hi; j++) {
 		float v = momentum * velocity[j] + grad[j] + wd * theta[j];
 
 		velocity[j] = v;
 		theta[j] -= lr * v;
+	}
+}
+
+void
+sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
+    const float *restrict grad, float *restrict velocity, size_t n, float lr,
+    float momentum)
+{
+	#pragma omp parallel
+	{
+		long lo, hi;
+
+		sc_share((long)n, &lo, &hi);
+		update_range(theta, grad, velocity, lo, hi, lr, momentum,
+		    opt->weight_decay, opt->nesterov);
 	}
 }

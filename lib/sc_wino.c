@@ -25,7 +25,9 @@
 #include "sc_wino.h"
 
 #define XI 16			/* positions in a transformed tile */
+#ifndef WINO_WORK
 #define WINO_WORK (1u << 20)	/* floats of V and M per chunk (4 MiB) */
+#endif
 
 int
 sc_wino_fits(const struct sc_layer *l)
