@@ -684,13 +684,17 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	(void)train;
 	if (direct)
 		transpose_weights(l, l->work);
-	if (wino)
-		sc_wino_filters(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
 		long lo, hi;
 
+		if (wino) {
+			sc_split(l->out.c, t, parts, &lo, &hi);
+			sc_wino_filters(l, l->work, lo, hi,
+			    thread_block(l, t));
+			#pragma omp barrier
+		}
 		sc_split(n, t, parts, &lo, &hi);
 		if (wino)
 			sc_wino_forward(l, l->work, x[0], y, lo, hi,
@@ -762,14 +766,18 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 		transpose_weights(l, l->work);
 	if (trans)
 		transposed_weights(l, wt2);
-	if (wino)
-		sc_wino_filters(l, l->work);
 	#pragma omp parallel num_threads(parts)
 	{
 		int t = omp_get_thread_num();
 		float *block = thread_block(l, t);
 		long lo, hi;
 
+		if (wino) {
+			sc_split(l->out.c, t, parts, &lo, &hi);
+			sc_wino_filters(l, l->work, lo, hi,
+			    thread_block(l, t));
+			#pragma omp barrier
+		}
 		sc_split(n, t, parts, &lo, &hi);
 		if (wino) {
 			float *db = block + offset + l->n_w;

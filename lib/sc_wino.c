@@ -85,9 +85,10 @@ sc_wino_shared(const struct sc_layer *l)
 }
 
 /*
- * A thread's work: V for a chunk, M (or dM) for it, dU, then three rows
- * sets for the transforms: 16 rows of scratch, a row of zeros and a row
- * that absorbs writes to pixels outside the image.
+ * A thread's work: V for a chunk, M (or dM) for it, dU, then rows for the
+ * transforms: 16 of scratch, one of zeros, and 16 that absorb the writes
+ * to pixels outside the image (one for each position in a tile, so that
+ * no two outputs of a transform share memory).
  */
 struct wino_work {
 	float *v, *m, *du, *tmp, *zero, *sink;
@@ -116,7 +117,7 @@ sc_wino_thread(const struct sc_layer *l, int max_batch)
 {
 	struct wino_work w = layout(l, max_batch, NULL);
 
-	return (size_t)(w.sink - w.v) + round16(row_len(l));
+	return (size_t)(w.sink - w.v) + XI * round16(row_len(l));
 }
 
 /*
@@ -157,6 +158,22 @@ b4(int n, const float *restrict a0, const float *restrict a1,
 	}
 }
 
+/* o += B a. */
+static inline __attribute__((always_inline)) void
+add_b4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+
+		o0[c] += x0;
+		o1[c] += x1 - x2 + x3;
+		o2[c] += x1 + x2 - x0;
+		o3[c] -= x3;
+	}
+}
+
 /* o = bias + A^T a (bias: a row of n values). */
 static inline __attribute__((always_inline)) void
 at4(int n, const float *restrict a0, const float *restrict a1,
@@ -188,17 +205,18 @@ a4(int n, const float *restrict a0, const float *restrict a1,
 }
 
 /* The 16 pixels of tile (th, tw) of an image of H x W pixels of n
- * channels, outside pixels as `outside`, row-major. */
+ * channels, row-major; pixel k outside the image is outside + k * step. */
 static void
-tile_rows(const float *img, int H, int W, int n, int th, int tw,
-    const float *outside, const float *rows[XI])
+tile_rows(float *img, int H, int W, int n, int th, int tw, float *outside,
+    size_t step, float *rows[XI])
 {
 	for (int i = 0; i < 4; i++)
 		for (int j = 0; j < 4; j++) {
 			int h = 2 * th - 1 + i, w = 2 * tw - 1 + j;
 
 			rows[i * 4 + j] = h < 0 || h >= H || w < 0 || w >= W ?
-			    outside : img + ((size_t)h * W + w) * n;
+			    outside + (i * 4 + j) * step :
+			    img + ((size_t)h * W + w) * n;
 		}
 }
 
@@ -214,10 +232,10 @@ input_tiles(const struct sc_layer *l, const float *x, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
-				const float *d[XI];
+				float *d[XI];
 
-				tile_rows(x + (size_t)s * H * W * C, H, W, C,
-				    th, tw, w->zero, d);
+				tile_rows((float *)x + (size_t)s * H * W * C, H,
+				    W, C, th, tw, w->zero, 0, d);
 				for (int j = 0; j < 4; j++)
 					bt4(C, d[j], d[4 + j], d[8 + j],
 					    d[12 + j], t + j * C,
@@ -256,7 +274,9 @@ output_tiles(const struct sc_layer *l, float *y, int n,
 
 						o[i * 2 + j] = h < OH && x < OW ?
 						    y + (((size_t)s * OH + h) *
-						    OW + x) * F : w->sink;
+						    OW + x) * F : w->sink +
+						    (i * 2 + j) *
+						    round16(row_len(l));
 					}
 				/* Rows: t[r][j] for r < 2, j < 4. */
 				for (int j = 0; j < 4; j++)
@@ -326,10 +346,10 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
-				const float *d[XI];
+				float *d[XI];
 
 				tile_rows(dx + (size_t)s * H * W * C, H, W, C,
-				    th, tw, w->sink, d);
+				    th, tw, w->sink, round16(row_len(l)), d);
 				/* Columns first: t[i][j] = (dV B^T)[i][j]. */
 				for (int i = 0; i < 4; i++) {
 					const float *r = v + 4 * i * C;
@@ -339,90 +359,104 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
 					    o, o + C, o + 2 * C, o + 3 * C);
 				}
 				/* Then rows, each added into its pixel. */
-				for (int j = 0; j < 4; j++) {
-					float *p0 = (float *)d[j];
-					float *p1 = (float *)d[4 + j];
-					float *p2 = (float *)d[8 + j];
-					float *p3 = (float *)d[12 + j];
-					const float *x0 = t + j * C;
-					const float *x1 = t + (4 + j) * C;
-					const float *x2 = t + (8 + j) * C;
-					const float *x3 = t + (12 + j) * C;
-
-					for (int c = 0; c < C; c++) {
-						p0[c] += x0[c];
-						p1[c] += x1[c] - x2[c] + x3[c];
-						p2[c] += x1[c] + x2[c] - x0[c];
-						p3[c] -= x3[c];
-					}
-				}
+				for (int j = 0; j < 4; j++)
+					add_b4(C, t + j * C, t + (4 + j) * C,
+					    t + (8 + j) * C, t + (12 + j) * C,
+					    d[j], d[4 + j], d[8 + j], d[12 + j]);
 			}
+}
+
+/* o = G a, from three rows to four. */
+static inline __attribute__((always_inline)) void
+g4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, float *restrict o0, float *restrict o1,
+    float *restrict o2, float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c];
+
+		o0[c] = x0;
+		o1[c] = 0.5f * (x0 + x1 + x2);
+		o2[c] = 0.5f * (x0 - x1 + x2);
+		o3[c] = x2;
+	}
+}
+
+/* o = G^T a: the transpose, from four rows to three. */
+static inline __attribute__((always_inline)) void
+gt4(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3, float *restrict o0,
+    float *restrict o1, float *restrict o2)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+
+		o0[c] = x0 + 0.5f * (x1 + x2);
+		o1[c] = 0.5f * (x1 - x2);
+		o2[c] = 0.5f * (x1 + x2) + x3;
+	}
+}
+
+/* U = G g G^T for filters lo..hi: U[xi][f][c]. */
+SC_HOT static void
+filters_range(const struct sc_layer *l, float *u, long lo, long hi,
+    float *t)
+{
+	int C = l->in[0].c, F = l->out.c;
+	size_t plane = (size_t)F * C;
+
+	for (long f = lo; f < hi; f++) {
+		const float *g = l->w + (size_t)f * 9 * C;
+		float *o = u + (size_t)f * C;
+
+		/* Columns of g: t[i][j] = (G g)[i][j], rows of 3 taps. */
+		for (int j = 0; j < 3; j++)
+			g4(C, g + j * C, g + (3 + j) * C, g + (6 + j) * C,
+			    t + j * C, t + (3 + j) * C, t + (6 + j) * C,
+			    t + (9 + j) * C);
+		for (int i = 0; i < 4; i++) {
+			const float *r = t + 3 * i * C;
+			float *q = o + (size_t)4 * i * plane;
+
+			g4(C, r, r + C, r + 2 * C, q, q + plane,
+			    q + 2 * plane, q + 3 * plane);
+		}
+	}
 }
 
 void
-sc_wino_filters(const struct sc_layer *l, float *u)
+sc_wino_filters(const struct sc_layer *l, float *u, long lo, long hi,
+    float *work)
 {
-	int C = l->in[0].c, F = l->out.c;
-	size_t plane = (size_t)F * C;
+	struct wino_work w = layout(l, l->max_batch, work);
 
-	for (int f = 0; f < F; f++)
-		for (int c = 0; c < C; c++) {
-			const float *g = l->w + (size_t)f * 9 * C + c;
-			float r[4][3];
-
-			/* Rows: r = G g; then columns: U = r G^T. */
-			for (int j = 0; j < 3; j++) {
-				float g0 = g[j * C], g1 = g[(3 + j) * C];
-				float g2 = g[(6 + j) * C];
-
-				r[0][j] = g0;
-				r[1][j] = 0.5f * (g0 + g1 + g2);
-				r[2][j] = 0.5f * (g0 - g1 + g2);
-				r[3][j] = g2;
-			}
-			for (int i = 0; i < 4; i++) {
-				float *o = u + (size_t)i * 4 * plane +
-				    (size_t)f * C + c;
-
-				o[0] = r[i][0];
-				o[plane] = 0.5f * (r[i][0] + r[i][1] + r[i][2]);
-				o[2 * plane] = 0.5f * (r[i][0] - r[i][1] +
-				    r[i][2]);
-				o[3 * plane] = r[i][2];
-			}
-		}
+	filters_range(l, u, lo, hi, w.tmp);
 }
 
 /* dW = G^T dU G, into the layer's weight layout [F][3][3][C]. */
-static void
-filter_gradient(const struct sc_layer *l, const float *du, float *dw)
+SC_HOT static void
+filter_gradient(const struct sc_layer *l, const float *du, float *dw,
+    float *t)
 {
 	int C = l->in[0].c, F = l->out.c;
 	size_t plane = (size_t)F * C;
 
-	for (int f = 0; f < F; f++)
-		for (int c = 0; c < C; c++) {
-			const float *q = du + (size_t)f * C + c;
-			float r[3][4];
+	for (int f = 0; f < F; f++) {
+		const float *q = du + (size_t)f * C;
+		float *o = dw + (size_t)f * 9 * C;
 
-			/* Rows: r = G^T dU; then columns: dW = r G. */
-			for (int j = 0; j < 4; j++) {
-				float u0 = q[j * plane], u1 = q[(4 + j) * plane];
-				float u2 = q[(8 + j) * plane];
-				float u3 = q[(12 + j) * plane];
+		/* Columns of dU: t[k][j] = (G^T dU)[k][j]. */
+		for (int j = 0; j < 4; j++)
+			gt4(C, q + j * plane, q + (4 + j) * plane,
+			    q + (8 + j) * plane, q + (12 + j) * plane,
+			    t + j * C, t + (4 + j) * C, t + (8 + j) * C);
+		for (int k = 0; k < 3; k++) {
+			const float *r = t + 4 * k * C;
 
-				r[0][j] = u0 + 0.5f * (u1 + u2);
-				r[1][j] = 0.5f * (u1 - u2);
-				r[2][j] = 0.5f * (u1 + u2) + u3;
-			}
-			for (int i = 0; i < 3; i++) {
-				float *o = dw + ((size_t)f * 9 + i * 3) * C + c;
-
-				o[0] = r[i][0] + 0.5f * (r[i][1] + r[i][2]);
-				o[C] = 0.5f * (r[i][1] - r[i][2]);
-				o[2 * C] = 0.5f * (r[i][1] + r[i][2]) + r[i][3];
-			}
+			gt4(C, r, r + C, r + 2 * C, r + 3 * C, o + 3 * k * C,
+			    o + (3 * k + 1) * C, o + (3 * k + 2) * C);
 		}
+	}
 }
 
 void
@@ -478,5 +512,5 @@ sc_wino_backward(const struct sc_layer *l, const float *u, const float *x,
 			    w.v + (size_t)xi * C, XI * C);
 		add_input_tiles(l, dx + (size_t)s0 * in_len, n, &w);
 	}
-	filter_gradient(l, w.du, dw);
+	filter_gradient(l, w.du, dw, w.tmp);
 }
