@@ -43,11 +43,14 @@ maxpool_sample(const struct sc_layer *l, const float *restrict img,
 }
 
 /* Route each output's gradient to the first input of its window equal
- * to it; dimg was zeroed. */
+ * to it.  With tiled set (windows that neither overlap nor leave gaps
+ * between them) every input in a window is written, and dimg needs
+ * zeroing only beyond the last window; otherwise dimg was zeroed and the
+ * windows' gradients are added. */
 SC_HOT static void
 maxpool_grad_sample(const struct sc_layer *l, const float *restrict img,
     const float *restrict y, const float *restrict dy,
-    float *restrict dimg)
+    float *restrict dimg, int tiled)
 {
 	int W = l->in[0].w, C = l->in[0].c;
 	int OH = l->out.h, OW = l->out.w, K = l->k, S = l->stride;
@@ -73,14 +76,28 @@ maxpool_grad_sample(const struct sc_layer *l, const float *restrict img,
 						    img + i;
 						float *restrict d = dimg + i;
 
-						for (int c = 0; c < cn; c++) {
-							int hit = open[c] &
-							    (v[c] == m[c]);
+						if (tiled)
+							for (int c = 0; c < cn;
+							    c++) {
+								int hit = open[c] &
+								    (v[c] ==
+								    m[c]);
 
-							d[c] += hit ? g[c] :
-							    0.0f;
-							open[c] &= !hit;
-						}
+								d[c] = hit ?
+								    g[c] : 0.0f;
+								open[c] &= !hit;
+							}
+						else
+							for (int c = 0; c < cn;
+							    c++) {
+								int hit = open[c] &
+								    (v[c] ==
+								    m[c]);
+
+								d[c] += hit ?
+								    g[c] : 0.0f;
+								open[c] &= !hit;
+							}
 					}
 			}
 		}
@@ -99,6 +116,22 @@ maxpool_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		maxpool_sample(l, x[0] + s * in_len, y + s * out_len);
 }
 
+/* Zero the inputs of a sample that no window covers: the rows below the
+ * last window and the columns right of it. */
+static void
+zero_margin(const struct sc_layer *l, float *dimg)
+{
+	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int covered_h = l->out.h * l->stride, covered_w = l->out.w * l->stride;
+
+	for (int h = 0; h < covered_h && covered_w < W; h++)
+		memset(dimg + ((size_t)h * W + covered_w) * C, 0,
+		    (size_t)(W - covered_w) * C * sizeof(float));
+	if (covered_h < H)
+		memset(dimg + (size_t)covered_h * W * C, 0,
+		    (size_t)(H - covered_h) * W * C * sizeof(float));
+}
+
 static void
 maxpool_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
@@ -106,13 +139,20 @@ maxpool_backward(struct sc_layer *l, const float *const *x, const float *y,
 	size_t in_len = sc_shape_size(l->in[0]);
 	size_t out_len = sc_shape_size(l->out);
 
+	int tiled = l->k == l->stride;
+
 	if (dx[0] == NULL)
 		return;
 	#pragma omp parallel for schedule(static) num_threads(sc_threads())
 	for (int s = 0; s < n; s++) {
-		memset(dx[0] + s * in_len, 0, in_len * sizeof(float));
+		float *d = dx[0] + s * in_len;
+
+		if (tiled)
+			zero_margin(l, d);
+		else
+			memset(d, 0, in_len * sizeof(float));
 		maxpool_grad_sample(l, x[0] + s * in_len, y + s * out_len,
-		    dy + s * out_len, dx[0] + s * in_len);
+		    dy + s * out_len, d, tiled);
 	}
 }
 

@@ -251,6 +251,72 @@ test_layer_gradients(struct sc_rng *rng)
 	check_layer("dropout eval", &l, 2, 0, rng, 1e-2f);
 }
 
+/* Max pooling's backward against the naive routing, on windows that
+ * leave a margin uncovered, into a gradient buffer holding stale values:
+ * every input gets its window's gradient or exactly zero. */
+static void
+test_maxpool_margin(struct sc_rng *rng)
+{
+	static const struct { int c, h, w, k, s; } cases[] = {
+		{ 3, 5, 5, 2, 2 }, { 70, 7, 6, 2, 2 }, { 2, 7, 7, 3, 2 },
+	};
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
+		struct sc_shape in = { cases[t].c, cases[t].h, cases[t].w };
+		struct sc_layer l;
+		struct rig g;
+		float *want;
+		size_t n_x;
+		int same = 1, C = in.c;
+
+		memset(&l, 0, sizeof(l));
+		CHECK(sc_maxpool_setup(&l, in, cases[t].k, cases[t].s) == 0);
+		rig_setup(&g, &l, 2, 1, rng);
+		n_x = (size_t)g.n * sc_shape_size(in);
+		want = zeros(n_x);
+		probe(&g);
+		for (int s = 0; s < g.n; s++)
+			for (int oh = 0; oh < l.out.h; oh++)
+				for (int ow = 0; ow < l.out.w; ow++)
+					for (int c = 0; c < C; c++) {
+						size_t best = 0;
+						float top = -INFINITY;
+
+						for (int kh = 0; kh < l.k; kh++)
+							for (int kw = 0; kw < l.k;
+							    kw++) {
+								size_t i = (((size_t)
+								    s * in.h + oh *
+								    l.stride + kh) *
+								    in.w + ow *
+								    l.stride + kw) *
+								    C + c;
+
+								if (g.x[0][i] > top)
+									top = g.x[0][i],
+									best = i;
+							}
+						want[best] += g.r[(((size_t)s *
+						    l.out.h + oh) * l.out.w +
+						    ow) * C + c];
+					}
+		for (size_t i = 0; i < n_x; i++)
+			g.dx[0][i] = 7.0f;
+		{
+			const float *x[1] = { g.x[0] };
+			float *dx[1] = { g.dx[0] };
+
+			l.ops->backward(&l, x, g.y, g.r, dx, g.n);
+		}
+		for (size_t i = 0; i < n_x; i++)
+			same &= g.dx[0][i] == want[i];
+		if (!CHECK(same))
+			fprintf(stderr, "  maxpool margin case %zu\n", t);
+		free(want);
+		rig_free(&g);
+	}
+}
+
 /* A window's gradient goes to its first maximum only, even when the
  * maximum is tied. */
 static void
@@ -739,6 +805,7 @@ main(void)
 	test_conv_against_naive(&rng);
 	test_conv_backward_against_naive(&rng);
 	test_maxpool_ties();
+	test_maxpool_margin(&rng);
 	test_bn_relu_folded();
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
