@@ -466,6 +466,7 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },		/* Winograd, 1x1 */
 		{ 16, 9, 11, 64, 3, 2, 1, 2 },		/* matrix products */
 		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* narrow */
+		{ 32, 6, 5, 32, 3, 1, 1, 2 },		/* Winograd, 32 */
 		{ 3, 8, 9, 24, 3, 1, 1, 2 },		/* direct */
 		{ 8, 6, 7, 20, 3, 1, 1, 2 },		/* transposed dx */
 		{ 32, 7, 7, 64, 1, 1, 0, 4 },		/* pointwise */
