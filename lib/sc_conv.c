@@ -394,25 +394,26 @@ direct_pixel(const struct sc_layer *l, const float *restrict v, size_t row,
 		}
 }
 
-/* PIX neighbouring output pixels of one row at once, whose patches start
+/* pix neighbouring output pixels of one row at once, whose patches start
  * `step` floats apart, share each weight load: out[p] = b + patch_p * Wt
- * for filters f0 .. f0 + width - 1.  width (16, 32 or 64: WIDE) is a
- * constant where this is inlined, and PIX x width sums fit the 32 vector
- * registers of AVX-512. */
-#define PIX 4
+ * for filters f0 .. f0 + width - 1.  width (16, 32 or 64) and pix (4 or
+ * 8) are constants where this is inlined; pix x width sums fill 8 or 16
+ * of the 32 vector registers of AVX-512, enough independent sums to keep
+ * both FMA units busy. */
+#define MAX_PIX 8
 #define WIDE 64
 
 static inline __attribute__((always_inline)) void
 direct_pixels(const struct sc_layer *l, const float *restrict v,
     size_t step, size_t row, const float *restrict wt, int f0,
-    float *restrict out, const int width)
+    float *restrict out, const int width, const int pix)
 {
 	int F = l->out.c, K = l->k, KC = l->k * l->in[0].c;
-	float acc[PIX][WIDE];
+	float acc[MAX_PIX][WIDE];
 
-	/* Unrolled, so that acc lives in registers (PIX is 4). */
-	#pragma GCC unroll 4
-	for (int p = 0; p < PIX; p++)
+	/* Unrolled, so that acc lives in registers. */
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
 		for (int f = 0; f < width; f++)
 			acc[p][f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
 	for (int kh = 0; kh < K; kh++)
@@ -420,15 +421,34 @@ direct_pixels(const struct sc_layer *l, const float *restrict v,
 			const float *w = wt + (size_t)(kh * KC + j) * F + f0;
 			const float *a = v + kh * row + j;
 
-			#pragma GCC unroll 4
-			for (int p = 0; p < PIX; p++)
+			#pragma GCC unroll 8
+			for (int p = 0; p < pix; p++)
 				for (int f = 0; f < width; f++)
 					acc[p][f] += a[p * step] * w[f];
 		}
-	#pragma GCC unroll 4
-	for (int p = 0; p < PIX; p++)
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
 		for (int f = 0; f < width; f++)
 			out[(size_t)p * F + f] = acc[p][f];
+}
+
+/* The filters of pix (8 or 4) output pixels, width at a time. */
+static inline __attribute__((always_inline)) void
+direct_block(const struct sc_layer *l, const float *restrict v,
+    size_t step, size_t row, const float *restrict wt,
+    float *restrict out, int width, int pix)
+{
+	for (int f0 = 0; f0 < l->out.c; f0 += width)
+		if (width == 64)
+			direct_pixels(l, v, step, row, wt, f0, out + f0, 64, 4);
+		else if (width == 32 && pix == 8)
+			direct_pixels(l, v, step, row, wt, f0, out + f0, 32, 8);
+		else if (width == 32)
+			direct_pixels(l, v, step, row, wt, f0, out + f0, 32, 4);
+		else if (pix == 8)
+			direct_pixels(l, v, step, row, wt, f0, out + f0, 16, 8);
+		else
+			direct_pixels(l, v, step, row, wt, f0, out + f0, 16, 4);
 }
 
 /* The widest of 64, 32 and 16 that divides n, or 0. */
@@ -460,33 +480,19 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 				    C;
 				float *out = y + (((size_t)s * OH + oh) * OW +
 				    ow) * F;
-				int np = OW - ow >= PIX ? PIX : 1;
+				int np = width == 0 ? 1 : width < 64 &&
+				    OW - ow >= 8 ? 8 : OW - ow >= 4 ? 4 : 1;
 
-				for (int f0 = 0; np == PIX && width > 0 &&
-				    f0 < F; f0 += width)
-					switch (width) {
-					case 64:
-						direct_pixels(l, v, step, row,
-						    wt, f0, out + f0, 64);
-						break;
-					case 32:
-						direct_pixels(l, v, step, row,
-						    wt, f0, out + f0, 32);
-						break;
-					case 16:
-						direct_pixels(l, v, step, row,
-						    wt, f0, out + f0, 16);
-						break;
-					}
-				for (int f0 = 0; (np < PIX || width == 0) &&
-				    f0 < F; f0 += BLOCK) {
+				if (np > 1)
+					direct_block(l, v, step, row, wt, out,
+					    width, np);
+				for (int f0 = 0; np == 1 && f0 < F;
+				    f0 += BLOCK) {
 					int nf = F - f0 < BLOCK ? F - f0 :
 					    BLOCK;
 
-					for (int p = 0; p < np; p++)
-						direct_pixel(l, v + p * step,
-						    row, wt, f0, nf, out +
-						    (size_t)p * F + f0);
+					direct_pixel(l, v, row, wt, f0, nf,
+					    out + f0);
 				}
 				ow += np;
 			}

@@ -360,6 +360,9 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 64, 7, 7, 128, 3, 1, 1, 3 },
 		{ 48, 5, 6, 80, 3, 1, 1, 2 },
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },
+		{ 16, 6, 12, 16, 3, 1, 1, 2 },	/* direct: 8 + 4 pixels */
+		{ 3, 9, 10, 64, 3, 1, 1, 2 },	/* direct: 64 filters */
+		{ 8, 5, 13, 32, 3, 1, 1, 2 },	/* direct: 8 + 4 + 1 */
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
