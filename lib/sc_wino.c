@@ -16,7 +16,7 @@
  * transformed rows are stored together, [tile][16][C], and the product
  * for position xi reads every 16th row.  Tile (th, tw) of a sample starts
  * at input pixel (2 th - 1, 2 tw - 1); pixels outside the image read as
- * zeros, and outputs outside it go to a scratch row.
+ * zeros, and outputs outside it go to scratch rows.
  */
 #include <string.h>
 
@@ -27,10 +27,10 @@
 #define XI 16			/* positions in a transformed tile */
 /*
  * Floats of V and M (or dM) per chunk of samples.  Measured on AMD Zen 5
- * with the cnn preset's layers: the forward pass is fastest with about
- * 4 MiB a chunk, the backward pass, which also reads dM twice and
- * writes dV over V, with 1 MiB; beyond 2 MiB the backward ran 1.5 times
- * slower.
+ * with the cnn preset's layers: the forward pass was fastest with 2^20
+ * floats (4 MiB) a chunk, the backward pass, which also reads dM twice
+ * and writes dV over V, with 2^18 (1 MiB); from 3 MiB on, the backward
+ * ran 1.5 times slower.
  */
 #define FORWARD_WORK (1u << 20)
 #define BACKWARD_WORK (1u << 18)
@@ -101,30 +101,47 @@ struct wino_work {
 	int chunk;
 };
 
+enum { AT_M, AT_DU, AT_TMP, AT_ZERO, AT_SINK, AT_END };
+
+/* Where each part starts, in floats from the block's start; the sizes
+ * are those of the larger, forward chunk. */
+static void
+offsets(const struct sc_layer *l, int max_batch, size_t at[AT_END])
+{
+	size_t tiles = (size_t)chunk_samples(l, max_batch, FORWARD_WORK) *
+	    sample_tiles(l);
+
+	at[AT_M] = round16(tiles * XI * l->in[0].c);
+	at[AT_DU] = at[AT_M] + round16(tiles * XI * l->out.c);
+	at[AT_TMP] = at[AT_DU] + sc_wino_shared(l);
+	at[AT_ZERO] = at[AT_TMP] + round16((size_t)XI * row_len(l));
+	at[AT_SINK] = at[AT_ZERO] + round16(row_len(l));
+}
+
 static struct wino_work
 layout(const struct sc_layer *l, int max_batch, size_t budget, float *base)
 {
 	struct wino_work w;
-	size_t tiles;
+	size_t at[AT_END];
 
+	offsets(l, max_batch, at);
 	w.chunk = chunk_samples(l, max_batch, budget);
-	tiles = (size_t)chunk_samples(l, max_batch, FORWARD_WORK) *
-	    sample_tiles(l);
 	w.v = base;
-	w.m = w.v + round16(tiles * XI * l->in[0].c);
-	w.du = w.m + round16(tiles * XI * l->out.c);
-	w.tmp = w.du + sc_wino_shared(l);
-	w.zero = w.tmp + round16((size_t)XI * row_len(l));
-	w.sink = w.zero + round16(row_len(l));
+	w.m = base + at[AT_M];
+	w.du = base + at[AT_DU];
+	w.tmp = base + at[AT_TMP];
+	w.zero = base + at[AT_ZERO];
+	w.sink = base + at[AT_SINK];
 	return w;
 }
 
 size_t
 sc_wino_thread(const struct sc_layer *l, int max_batch)
 {
-	struct wino_work w = layout(l, max_batch, FORWARD_WORK, NULL);
+	size_t at[AT_END];
 
-	return (size_t)(w.sink - w.v) + XI * round16(row_len(l));
+	offsets(l, max_batch, at);
+	return at[AT_SINK] + XI * round16(row_len(l));
 }
 
 /*
@@ -211,19 +228,19 @@ a4(int n, const float *restrict a0, const float *restrict a1,
 	}
 }
 
-/* The 16 pixels of tile (th, tw) of an image of H x W pixels of n
- * channels, row-major; pixel k outside the image is outside + k * step. */
+/* Where the 16 pixels of tile (th, tw) of an H x W image start, in
+ * pixels, row-major; OUTSIDE for those outside the image. */
+#define OUTSIDE ((size_t)-1)
+
 static void
-tile_rows(float *img, int H, int W, int n, int th, int tw, float *outside,
-    size_t step, float *rows[XI])
+tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 {
 	for (int i = 0; i < 4; i++)
 		for (int j = 0; j < 4; j++) {
 			int h = 2 * th - 1 + i, w = 2 * tw - 1 + j;
 
-			rows[i * 4 + j] = h < 0 || h >= H || w < 0 || w >= W ?
-			    outside + (i * 4 + j) * step :
-			    img + ((size_t)h * W + w) * n;
+			at[i * 4 + j] = h < 0 || h >= H || w < 0 || w >= W ?
+			    OUTSIDE : (size_t)h * W + w;
 		}
 }
 
@@ -239,10 +256,14 @@ input_tiles(const struct sc_layer *l, const float *x, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
-				float *d[XI];
+				const float *img = x + (size_t)s * H * W * C;
+				const float *d[XI];
+				size_t at[XI];
 
-				tile_rows((float *)x + (size_t)s * H * W * C, H,
-				    W, C, th, tw, w->zero, 0, d);
+				tile_pixels(H, W, th, tw, at);
+				for (int k = 0; k < XI; k++)
+					d[k] = at[k] == OUTSIDE ? w->zero :
+					    img + at[k] * C;
 				for (int j = 0; j < 4; j++)
 					bt4(C, d[j], d[4 + j], d[8 + j],
 					    d[12 + j], t + j * C,
@@ -353,10 +374,14 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
+				float *img = dx + (size_t)s * H * W * C;
 				float *d[XI];
+				size_t at[XI];
 
-				tile_rows(dx + (size_t)s * H * W * C, H, W, C,
-				    th, tw, w->sink, round16(row_len(l)), d);
+				tile_pixels(H, W, th, tw, at);
+				for (int k = 0; k < XI; k++)
+					d[k] = at[k] == OUTSIDE ? w->sink + k *
+					    round16(row_len(l)) : img + at[k] * C;
 				/* Columns first: t[i][j] = (dV B^T)[i][j]. */
 				for (int i = 0; i < 4; i++) {
 					const float *r = v + 4 * i * C;

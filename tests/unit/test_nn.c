@@ -362,7 +362,7 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },
 		{ 16, 6, 12, 16, 3, 1, 1, 2 },	/* direct: 8 + 4 pixels */
 		{ 3, 9, 10, 64, 3, 1, 1, 2 },	/* direct: 64 filters */
-		{ 8, 5, 13, 32, 3, 1, 1, 2 },	/* direct: 8 + 4 + 1 */
+		{ 8, 5, 13, 32, 3, 1, 1, 2 },	/* direct: 4 + 4 + 4 + 1 */
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
