@@ -58,10 +58,10 @@ is_direct(const struct sc_layer *l)
 /*
  * 3x3 layers of stride 1 and padding 1 with enough channels and filters
  * run Winograd's F(2x2, 3x3) (sc_wino.c): 2.25 times fewer
- * multiply-adds.  Its matrix products have an inner dimension of only C
- * (forward) or F (dx); with 16 channels and filters the direct loops
- * were faster forward (0.64 s against 0.90 s for 200 batches of
- * resnet8's first stage) and as fast backward.
+ * multiply-adds.  With 16 channels and filters, the transforms cost as
+ * much as they save: the direct loops were faster forward (0.48 s
+ * against 0.56 s for 200 batches of resnet8's first stage) and as fast
+ * backward.
  */
 static int
 is_winograd(const struct sc_layer *l)

@@ -84,10 +84,40 @@ chunk_samples(const struct sc_layer *l, int max_batch, size_t budget)
 	return n < (size_t)max_batch ? (int)n : max_batch;
 }
 
+/* Floats of one set of transformed filters, or of their gradient. */
+static size_t
+filters_len(const struct sc_layer *l)
+{
+	return round16((size_t)XI * l->out.c * l->in[0].c);
+}
+
+/*
+ * Layers whose channels and filters are each 16 or 32 run the products
+ * in the Winograd domain as loops of their own rather than as BLAS
+ * calls: with an inner dimension of 16 or 32, the BLAS spends about as
+ * much on packing its operands and clearing its result as on the sums.
+ * The loops keep a block of sums in vector registers, like the direct
+ * convolution's.  Measured on resnet8's 32-filter layer, 200 batches:
+ * forward 0.31 s against 0.46 s, backward the same.  With 64 filters the
+ * BLAS won (cnn's second layer forward: 0.74 s against 1.00 s).
+ */
+static int
+vector_width(int n)
+{
+	return n == 16 || n == 32;
+}
+
+static int
+own_products(const struct sc_layer *l)
+{
+	return vector_width(l->in[0].c) && vector_width(l->out.c);
+}
+
 size_t
 sc_wino_shared(const struct sc_layer *l)
 {
-	return round16((size_t)XI * l->out.c * l->in[0].c);
+	/* U as [xi][F][C], and for the own loops also as [xi][C][F]. */
+	return (1 + own_products(l)) * filters_len(l);
 }
 
 /*
@@ -113,7 +143,7 @@ offsets(const struct sc_layer *l, int max_batch, size_t at[AT_END])
 
 	at[AT_M] = round16(tiles * XI * l->in[0].c);
 	at[AT_DU] = at[AT_M] + round16(tiles * XI * l->out.c);
-	at[AT_TMP] = at[AT_DU] + sc_wino_shared(l);
+	at[AT_TMP] = at[AT_DU] + filters_len(l);
 	at[AT_ZERO] = at[AT_TMP] + round16((size_t)XI * row_len(l));
 	at[AT_SINK] = at[AT_ZERO] + round16(row_len(l));
 }
@@ -453,6 +483,11 @@ filters_range(const struct sc_layer *l, float *u, long lo, long hi,
 			g4(C, r, r + C, r + 2 * C, q, q + plane,
 			    q + 2 * plane, q + 3 * plane);
 		}
+		/* The copy for the own loops' forward pass: [xi][C][F]. */
+		for (int xi = 0; own_products(l) && xi < XI; xi++)
+			for (int c = 0; c < C; c++)
+				u[filters_len(l) + (size_t)xi * plane +
+				    (size_t)c * F + f] = o[xi * plane + c];
 	}
 }
 
@@ -491,6 +526,120 @@ filter_gradient(const struct sc_layer *l, const float *du, float *dw,
 	}
 }
 
+/*
+ * The own loops.  tile_products: out[t][xi][0..width) = sum over k < K of
+ * in[t][xi][k] mat[xi][k][0..width), for T tiles; forward (in = V,
+ * mat = U as [xi][C][F]) and for dV (in = dM, mat = U as [xi][F][C]).
+ * pix tiles at a time share each row of mat, and pix x width sums stay
+ * in registers; width and pix are constants where this is inlined.
+ */
+#define MAX_TILES 8
+#define MAX_WIDTH 64
+
+static inline __attribute__((always_inline)) void
+products_block(const float *restrict in, size_t in_row, int K,
+    const float *restrict mat, float *restrict out, size_t out_row,
+    const int width, const int pix)
+{
+	float acc[MAX_TILES][MAX_WIDTH];
+
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
+		for (int f = 0; f < width; f++)
+			acc[p][f] = 0.0f;
+	for (int k = 0; k < K; k++) {
+		const float *restrict w = mat + (size_t)k * width;
+
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			for (int f = 0; f < width; f++)
+				acc[p][f] += in[p * in_row + k] * w[f];
+	}
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
+		for (int f = 0; f < width; f++)
+			out[p * out_row + f] = acc[p][f];
+}
+
+static inline __attribute__((always_inline)) void
+products_width(const float *restrict in, int K, const float *restrict mat,
+    float *restrict out, int T, const int width, const int pix)
+{
+	size_t in_row = (size_t)XI * K, out_row = (size_t)XI * width;
+	int t = 0;
+
+	for (; t + pix <= T; t += pix)
+		for (int xi = 0; xi < XI; xi++)
+			products_block(in + t * in_row + xi * K, in_row, K,
+			    mat + (size_t)xi * K * width, out + t * out_row +
+			    xi * width, out_row, width, pix);
+	for (; t < T; t++)
+		for (int xi = 0; xi < XI; xi++)
+			products_block(in + t * in_row + xi * K, in_row, K,
+			    mat + (size_t)xi * K * width, out + t * out_row +
+			    xi * width, out_row, width, 1);
+}
+
+SC_HOT static void
+tile_products(const float *in, int K, const float *mat, float *out, int T,
+    int width)
+{
+	if (width == 16)
+		products_width(in, K, mat, out, T, 16, 8);
+	else if (width == 32)
+		products_width(in, K, mat, out, T, 32, 4);
+	else
+		products_width(in, K, mat, out, T, 64, 4);
+}
+
+/*
+ * tile_outer: du[xi][f][0..width) += sum over tiles t of
+ * a[t][xi][f] b[t][xi][0..width), for f < F: dU from dM (a) and V (b).
+ * rows x width sums (16 vector registers) stay in registers while the
+ * tiles stream past.
+ */
+static inline __attribute__((always_inline)) void
+outer_width(const float *restrict a, int F, const float *restrict b,
+    float *restrict du, int T, const int width, const int rows)
+{
+	size_t a_row = (size_t)XI * F, b_row = (size_t)XI * width;
+
+	for (int xi = 0; xi < XI; xi++)
+		for (int f0 = 0; f0 < F; f0 += rows) {
+			const float *restrict g = a + xi * F + f0;
+			const float *restrict v = b + xi * width;
+			float *restrict d = du + ((size_t)xi * F + f0) * width;
+			float acc[16][MAX_WIDTH];
+
+			#pragma GCC unroll 16
+			for (int r = 0; r < rows; r++)
+				for (int c = 0; c < width; c++)
+					acc[r][c] = 0.0f;
+			for (int t = 0; t < T; t++)
+				#pragma GCC unroll 16
+				for (int r = 0; r < rows; r++)
+					for (int c = 0; c < width; c++)
+						acc[r][c] += g[t * a_row + r] *
+						    v[t * b_row + c];
+			#pragma GCC unroll 16
+			for (int r = 0; r < rows; r++)
+				for (int c = 0; c < width; c++)
+					d[r * width + c] += acc[r][c];
+		}
+}
+
+SC_HOT static void
+tile_outer(const float *a, int F, const float *b, float *du, int T,
+    int width)
+{
+	if (width == 16)
+		outer_width(a, F, b, du, T, 16, 16);
+	else if (width == 32)
+		outer_width(a, F, b, du, T, 32, 8);
+	else
+		outer_width(a, F, b, du, T, 64, 4);
+}
+
 void
 sc_wino_forward(const struct sc_layer *l, const float *u, const float *x,
     float *y, long lo, long hi, float *work)
@@ -506,10 +655,14 @@ sc_wino_forward(const struct sc_layer *l, const float *u, const float *x,
 		int T = n * (int)sample_tiles(l);
 
 		input_tiles(l, x + (size_t)s0 * in_len, n, &w);
-		for (int xi = 0; xi < XI; xi++)
-			sc_sgemm(0, 1, T, F, C, 1.0f, w.v + (size_t)xi * C,
-			    XI * C, u + (size_t)xi * F * C, C, 0.0f,
-			    w.m + (size_t)xi * F, XI * F);
+		if (own_products(l))
+			tile_products(w.v, C, u + filters_len(l), w.m, T, F);
+		else
+			for (int xi = 0; xi < XI; xi++)
+				sc_sgemm(0, 1, T, F, C, 1.0f, w.v +
+				    (size_t)xi * C, XI * C, u + (size_t)xi *
+				    F * C, C, 0.0f, w.m + (size_t)xi * F,
+				    XI * F);
 		output_tiles(l, y + (size_t)s0 * out_len, n, &w);
 	}
 }
@@ -524,24 +677,32 @@ sc_wino_backward(const struct sc_layer *l, const float *u, const float *x,
 	int C = l->in[0].c, F = l->out.c;
 
 	memset(w.zero, 0, row_len(l) * sizeof(float));
-	memset(w.du, 0, sc_wino_shared(l) * sizeof(float));
+	memset(w.du, 0, filters_len(l) * sizeof(float));
 	for (long s0 = lo; s0 < hi; s0 += w.chunk) {
 		int n = hi - s0 < w.chunk ? (int)(hi - s0) : w.chunk;
 		int T = n * (int)sample_tiles(l);
 
 		input_tiles(l, x + (size_t)s0 * in_len, n, &w);
 		gradient_tiles(l, dy + (size_t)s0 * out_len, n, &w);
-		for (int xi = 0; xi < XI; xi++)
-			sc_sgemm(1, 0, F, C, T, 1.0f, w.m + (size_t)xi * F,
-			    XI * F, w.v + (size_t)xi * C, XI * C, 1.0f,
-			    w.du + (size_t)xi * F * C, C);
+		if (own_products(l))
+			tile_outer(w.m, F, w.v, w.du, T, C);
+		else
+			for (int xi = 0; xi < XI; xi++)
+				sc_sgemm(1, 0, F, C, T, 1.0f, w.m +
+				    (size_t)xi * F, XI * F, w.v +
+				    (size_t)xi * C, XI * C, 1.0f, w.du +
+				    (size_t)xi * F * C, C);
 		if (dx == NULL)
 			continue;
 		/* dV overwrites V, which dU no longer needs. */
-		for (int xi = 0; xi < XI; xi++)
-			sc_sgemm(0, 0, T, C, F, 1.0f, w.m + (size_t)xi * F,
-			    XI * F, u + (size_t)xi * F * C, C, 0.0f,
-			    w.v + (size_t)xi * C, XI * C);
+		if (own_products(l))
+			tile_products(w.m, F, u, w.v, T, C);
+		else
+			for (int xi = 0; xi < XI; xi++)
+				sc_sgemm(0, 0, T, C, F, 1.0f, w.m +
+				    (size_t)xi * F, XI * F, u + (size_t)xi *
+				    F * C, C, 0.0f, w.v + (size_t)xi * C,
+				    XI * C);
 		add_input_tiles(l, dx + (size_t)s0 * in_len, n, &w);
 	}
 	filter_gradient(l, w.du, dw, w.tmp);
