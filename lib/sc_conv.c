@@ -93,11 +93,13 @@ is_transposed_dx(const struct sc_layer *l)
 	return !is_direct(l) && is_direct_forward(l) && l->stride == 1;
 }
 
-/* A stride-1 layer of 16 or 32 filters whose patch length is a whole
- * number of groups of taps(F) values runs its whole backward pass as
- * direct loops too: dW from the bordered sample and dy, dx as the
- * transposed convolution; it needs no patches at all.  taps(F) x F sums
- * make 8 AVX-512 registers. */
+/* A layer of 16 or 32 filters whose forward runs the direct loops and
+ * whose patch length is a whole number of groups of taps(F) values
+ * computes dW by direct loops too, from the bordered sample and dy,
+ * without patches; taps(F) x F sums make 8 AVX-512 registers.  At
+ * stride 1, dx is the transposed convolution, and the backward pass needs
+ * no patches at all; at other strides dx is the matrix product
+ * dcol = dy W added back by col2im, a few samples at a time. */
 static int
 taps(int width)
 {
@@ -109,8 +111,22 @@ is_narrow(const struct sc_layer *l)
 {
 	int F = l->out.c;
 
-	return is_transposed_dx(l) && (F == 16 || F == 32) &&
+	return !is_direct(l) && is_direct_forward(l) && (F == 16 || F == 32) &&
 	    patch_len(l) % taps(F) == 0;
+}
+
+/* Samples per chunk of dcol for a narrow layer of stride > 1: about
+ * NARROW_DCOL floats. */
+#define NARROW_DCOL (1u << 16)
+
+static int
+dcol_samples(const struct sc_layer *l, int max_batch)
+{
+	size_t n = NARROW_DCOL / (out_pixels(l) * patch_len(l));
+
+	if (n < 1)
+		n = 1;
+	return n < (size_t)max_batch ? (int)n : max_batch;
 }
 
 /* The layer whose forward pass computes dx from dy. */
@@ -290,9 +306,13 @@ partial_offset(const struct sc_layer *l, int max_batch)
 		return round16(sc_wino_thread(l, max_batch));
 	if (is_direct(l))
 		return round16(l->n_w) + 2 * round16(padded_len(l));
-	if (is_narrow(l))
+	if (is_narrow(l) && l->stride == 1)
 		return round16(l->n_w) + round16(padded_len(l)) +
 		    round16(padded_len(&t));
+	if (is_narrow(l))
+		return round16(l->n_w) + round16(padded_len(l)) +
+		    round16((size_t)dcol_samples(l, max_batch) *
+		    out_pixels(l) * patch_len(l));
 	if (is_pointwise(l))
 		return 0;
 	patches = 2 * (size_t)chunk_samples(l, max_batch) * out_pixels(l) *
@@ -755,6 +775,25 @@ backward_range(struct sc_layer *l, const float *x, const float *dy,
 	}
 }
 
+/* dx of samples lo..hi as col2im(dy W), in chunks of dcol_samples. */
+static void
+dx_by_product(const struct sc_layer *l, const float *dy, float *dx,
+    long lo, long hi, float *dcol)
+{
+	size_t in_len = sc_shape_size(l->in[0]), kkc = patch_len(l);
+	int F = l->out.c, chunk = dcol_samples(l, l->max_batch);
+
+	for (long s0 = lo; s0 < hi; s0 += chunk) {
+		int cn = hi - s0 < chunk ? (int)(hi - s0) : chunk;
+		int P = cn * (int)out_pixels(l);
+
+		sc_sgemm(0, 0, P, (int)kkc, F, 1.0f, dy + (size_t)s0 *
+		    out_pixels(l) * F, F, l->w, (int)kkc, 0.0f, dcol,
+		    (int)kkc);
+		col2im(l, dcol, cn, dx + (size_t)s0 * in_len);
+	}
+}
+
 static void
 conv_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
@@ -816,6 +855,9 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 					    block[j * F + f];
 			if (trans)
 				direct_forward(&tl, dy, wt2, dx[0], lo, hi,
+				    pad + round16(padded_len(l)));
+			else if (dx[0] != NULL)
+				dx_by_product(l, dy, dx[0], lo, hi,
 				    pad + round16(padded_len(l)));
 		} else {
 			backward_range(l, x[0], dy, trans ? NULL : dx[0], lo,

@@ -469,6 +469,8 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 		{ 48, 5, 6, 80, 3, 1, 1, 2 },		/* Winograd */
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },		/* Winograd, 1x1 */
 		{ 16, 9, 11, 64, 3, 2, 1, 2 },		/* matrix products */
+		{ 16, 28, 28, 32, 3, 2, 1, 5 },		/* narrow, stride 2 */
+		{ 8, 9, 11, 16, 3, 2, 1, 2 },		/* the same, 16 */
 		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* narrow */
 		{ 32, 6, 5, 32, 3, 1, 1, 2 },		/* Winograd, 32 */
 		{ 32, 14, 14, 32, 3, 1, 1, 12 },	/* the same, 3 chunks */
