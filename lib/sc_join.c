@@ -6,34 +6,51 @@
 
 #include "sc_error.h"
 #include "sc_nn.h"
+#include "sc_simd.h"
+
+SC_HOT static void
+add_range(const float *restrict a, const float *restrict b,
+    float *restrict out, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++)
+		out[j] = a[j] + b[j];
+}
 
 /* y = a + b; the gradient flows unchanged to both. */
 static void
 add_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
 {
-	size_t len = (size_t)n * sc_shape_size(l->out);
-
-	const float *restrict a = x[0], *restrict b = x[1];
-	float *restrict out = y;
+	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)train;
-	#pragma omp parallel for schedule(static)
-	for (size_t j = 0; j < len; j++)
-		out[j] = a[j] + b[j];
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(len, &lo, &hi);
+		add_range(x[0], x[1], y, lo, hi);
+	}
 }
 
 static void
 add_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
-	size_t bytes = (size_t)n * sc_shape_size(l->out) * sizeof(float);
+	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)x;
 	(void)y;
-	for (int k = 0; k < 2; k++)
-		if (dx[k] != NULL)
-			memcpy(dx[k], dy, bytes);
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(len, &lo, &hi);
+		for (int k = 0; k < 2; k++)
+			if (dx[k] != NULL)
+				memcpy(dx[k] + lo, dy + lo, (size_t)(hi - lo) *
+				    sizeof(float));
+	}
 }
 
 static const struct sc_layer_ops add_ops = {
@@ -65,14 +82,17 @@ padcut_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int OH = l->out.h, OW = l->out.w, F = l->out.c, s = l->stride;
 
 	(void)train;
-	memset(y, 0, (size_t)n * sc_shape_size(l->out) * sizeof(float));
-	for (int i = 0; i < n; i++)
+	#pragma omp parallel for schedule(static) num_threads(sc_threads())
+	for (int i = 0; i < n; i++) {
+		memset(y + (size_t)i * sc_shape_size(l->out), 0,
+		    sc_shape_size(l->out) * sizeof(float));
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ow++)
 				memcpy(y + (((size_t)i * OH + oh) * OW + ow) *
 				    F + l->pad_lo, x[0] + (((size_t)i *
 				    l->in[0].h + oh * s) * W + ow * s) * C,
 				    C * sizeof(float));
+	}
 }
 
 static void
@@ -86,15 +106,17 @@ padcut_backward(struct sc_layer *l, const float *const *x, const float *y,
 	(void)y;
 	if (dx[0] == NULL)
 		return;
-	memset(dx[0], 0, (size_t)n * sc_shape_size(l->in[0]) *
-	    sizeof(float));
-	for (int i = 0; i < n; i++)
+	#pragma omp parallel for schedule(static) num_threads(sc_threads())
+	for (int i = 0; i < n; i++) {
+		memset(dx[0] + (size_t)i * sc_shape_size(l->in[0]), 0,
+		    sc_shape_size(l->in[0]) * sizeof(float));
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ow++)
 				memcpy(dx[0] + (((size_t)i * l->in[0].h +
 				    oh * s) * W + ow * s) * C, dy +
 				    (((size_t)i * OH + oh) * OW + ow) * F +
 				    l->pad_lo, C * sizeof(float));
+	}
 }
 
 static const struct sc_layer_ops padcut_ops = {

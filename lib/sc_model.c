@@ -12,6 +12,7 @@
 #include "sc_error.h"
 #include "sc_nn.h"
 #include "sc_opt.h"
+#include "sc_simd.h"
 #include "sc_suggest.h"
 
 static const int mlp_default_hidden[] = { 512, 256 };
@@ -751,6 +752,26 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 	return m->acts[m->n_layers - 1];
 }
 
+SC_HOT static void
+add_range(float *restrict g, const float *restrict more, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++)
+		g[j] += more[j];
+}
+
+/* g += more, over len values, on every thread. */
+static void
+add_gradient(float *g, const float *more, long len)
+{
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(len, &lo, &hi);
+		add_range(g, more, lo, hi);
+	}
+}
+
 /* Gradients flow from the last layer back.  An output read by two layers
  * (a residual block's input) gets its gradient from both: the first
  * writes it, the second writes into a spare buffer (one per source),
@@ -787,16 +808,11 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		double t0 = m->profile ? sc_seconds() : 0.0;
 
 		l->ops->backward(l, in, m->acts[i], m->grads[i], dx, n);
-		for (int k = 0; k < l->n_src; k++) {
-			size_t len;
-
-			if (!add[k])
-				continue;
-			len = (size_t)n * sc_shape_size(l->in[k]);
-			for (size_t j = 0; j < len; j++)
-				m->grads[l->src[k]][j] +=
-				    m->spare[k * m->n_spare + j];
-		}
+		for (int k = 0; k < l->n_src; k++)
+			if (add[k])
+				add_gradient(m->grads[l->src[k]], m->spare +
+				    k * m->n_spare, (long)n *
+				    (long)sc_shape_size(l->in[k]));
 		if (m->profile)
 			m->bwd_seconds[i] += sc_seconds() - t0;
 		if (m->profile && i == 0)
