@@ -27,12 +27,14 @@
 #define XI 16			/* positions in a transformed tile */
 /*
  * Floats of V and M (or dM) per chunk of samples.  Measured on AMD Zen 5
- * with the cnn preset's layers: the forward pass was fastest with 2^20
- * floats (4 MiB) a chunk, the backward pass, which also reads dM twice
- * and writes dV over V, with 2^18 (1 MiB); from 3 MiB on, the backward
- * ran 1.5 times slower.
+ * with the cnn preset's layers: the forward pass was fastest with 2^19
+ * floats (2 MiB) a chunk (its 64-filter layer a little faster with less,
+ * its 128-filter one with more), the backward pass, which also reads dM
+ * twice and writes dV over V, with 2^18 (1 MiB); from 3 MiB on, the
+ * backward ran 1.5 times slower.  The work memory is sized for the
+ * forward chunk, which must be the larger.
  */
-#define FORWARD_WORK (1u << 20)
+#define FORWARD_WORK (1u << 19)
 #define BACKWARD_WORK (1u << 18)
 
 int
