@@ -8,8 +8,9 @@
  * 36, so the layer's matrix products do 2.25 times fewer multiply-adds
  * than with im2col patches (a little less at odd sizes, where the last
  * tiles overhang the edge).  Forward, and backward through the same
- * transforms (their transposes), the products are 16 independent BLAS
- * products, one per position in the tile:
+ * transforms (their transposes), the products are 16 independent matrix
+ * products, one per position in the tile (BLAS calls, or register-blocked
+ * loops for layers of 16 or 32 channels and filters):
  *   forward:  M[t, f]  = sum_c V[t, c] U[f, c]
  *   backward: dU[f, c] += sum_t dM[t, f] V[t, c],  dV[t, c] = sum_f dM[t, f] U[f, c]
  * where t runs over tiles, V are the input tiles transformed, U the
