@@ -794,7 +794,9 @@ static int
 load_schedule(const struct args *a, struct sc_schedule_table *t)
 {
 	if (sc_schedule_load(a->schedule, t) < 0)
-		return -1;
+		return strcmp(a->schedule, "-") != 0 &&
+		    access(a->schedule, R_OK) != 0 ?
+		    sc_fail_prefix("--schedule") : -1;
 	if (a->have_momentum && t->momentum != NULL) {
 		sc_schedule_free(t);
 		return sc_fail_usage("--momentum: the schedule %s has a "

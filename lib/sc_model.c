@@ -320,6 +320,14 @@ json_int(const cJSON *o, const char *key, int def, int lo, int hi,
 static int build_layers(struct builder *b, const cJSON *list,
     const char *where);
 
+/* A layer's own refusal (a kernel that does not fit, say), placed in
+ * the description file. */
+static int
+placed(int rc, const char *where)
+{
+	return rc < 0 ? sc_fail_prefix("%s", where) : rc;
+}
+
 static int
 build_one(struct builder *b, const cJSON *o, const char *where)
 {
@@ -334,7 +342,7 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 	if (strcmp(t, "dense") == 0) {
 		if (json_int(o, "units", -1, 1, 1 << 20, where, &f) < 0)
 			return -1;
-		return add_dense(b, f);
+		return placed(add_dense(b, f), where);
 	}
 	if (strcmp(t, "conv") == 0) {
 		if (json_int(o, "filters", -1, 1, 1 << 16, where, &f) < 0 ||
@@ -343,27 +351,28 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 		    json_int(o, "pad", k / 2, 0, 63, where, &p) < 0 ||
 		    json_int(o, "bias", 1, 0, 1, where, &bias) < 0)
 			return -1;
-		return add_conv(b, f, k, s, p, bias);
+		return placed(add_conv(b, f, k, s, p, bias), where);
 	}
 	if (strcmp(t, "batchnorm") == 0)
-		return add_bn(b);
+		return placed(add_bn(b), where);
 	if (strcmp(t, "relu") == 0)
-		return add_relu(b);
+		return placed(add_relu(b), where);
 	if (strcmp(t, "maxpool") == 0) {
 		if (json_int(o, "size", 2, 1, 64, where, &k) < 0 ||
 		    json_int(o, "stride", k, 1, 64, where, &s) < 0)
 			return -1;
-		return add_maxpool(b, k, s);
+		return placed(add_maxpool(b, k, s), where);
 	}
 	if (strcmp(t, "gap") == 0)
-		return add_gap(b);
+		return placed(add_gap(b), where);
 	if (strcmp(t, "dropout") == 0) {
 		const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "p");
 
 		if (!cJSON_IsNumber(x))
 			return sc_fail("%s: dropout needs a number \"p\"",
 			    where);
-		return add_dropout(b, (float)x->valuedouble);
+		return placed(add_dropout(b, (float)x->valuedouble),
+		    where);
 	}
 	if (strcmp(t, "residual") == 0) {
 		const cJSON *cut = cJSON_GetObjectItemCaseSensitive(o,
@@ -384,7 +393,7 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 		if (build_layers(b, cJSON_GetObjectItemCaseSensitive(o,
 		    "layers"), where) < 0)
 			return -1;
-		return add_join(b, in, in_shape, how);
+		return placed(add_join(b, in, in_shape, how), where);
 	}
 	return sc_fail("%s: unknown layer type \"%s\" (known: dense, conv, "
 	    "batchnorm, relu, maxpool, gap, dropout, residual)", where, t);
@@ -417,7 +426,7 @@ build_file(struct builder *b)
 	int rc;
 
 	if (text == NULL)
-		return -1;
+		return sc_fail_prefix("--model");
 	doc = cJSON_Parse(text);
 	free(text);
 	if (doc == NULL)

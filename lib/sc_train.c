@@ -458,8 +458,9 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		t_epoch += dt;
 		samples += st.n;
 		if (!isfinite(st.loss)) {
-			rc = sc_fail("update %ld: training loss is %g at lr "
-			    "%g: the run diverged", i, st.loss, lr[i]);
+			rc = sc_fail("update %ld: training loss is %s at lr "
+			    "%g: the run diverged", i, isnan(st.loss) ?
+			    "NaN" : "infinite", lr[i]);
 			break;
 		}
 		if (tr->cfg.estimate_every > 0)

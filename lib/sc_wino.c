@@ -264,7 +264,7 @@ a4(int n, const float *restrict a0, const float *restrict a1,
  * pixels, row-major; OUTSIDE for those outside the image. */
 #define OUTSIDE ((size_t)-1)
 
-static void
+static inline void
 tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 {
 	for (int i = 0; i < 4; i++)
@@ -277,11 +277,12 @@ tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 }
 
 /* V of samples 0..n-1 of x: [tile][16][C]. */
-SC_HOT static void
-input_tiles(const struct sc_layer *l, const float *x, int n,
-    const struct wino_work *w)
+static inline __attribute__((always_inline)) void
+input_tiles_n(const struct sc_layer *l, const float *x, int n,
+    const struct wino_work *w,
+    const int C)
 {
-	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int H = l->in[0].h, W = l->in[0].w;
 	int TH = tiles_h(l), TW = tiles_w(l);
 	float *t = w->tmp, *v = w->v;
 
@@ -311,12 +312,28 @@ input_tiles(const struct sc_layer *l, const float *x, int n,
 			}
 }
 
-/* y of samples 0..n-1 from M: [tile][16][F]. */
 SC_HOT static void
-output_tiles(const struct sc_layer *l, float *y, int n,
+input_tiles(const struct sc_layer *l, const float *x, int n,
     const struct wino_work *w)
 {
-	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	int C = l->in[0].c;
+
+	/* Constant widths, so that the transforms unroll. */
+	if (C == 16)
+		input_tiles_n(l, x, n, w, 16);
+	else if (C == 32)
+		input_tiles_n(l, x, n, w, 32);
+	else
+		input_tiles_n(l, x, n, w, C);
+}
+
+/* y of samples 0..n-1 from M: [tile][16][F]. */
+static inline __attribute__((always_inline)) void
+output_tiles_n(const struct sc_layer *l, float *y, int n,
+    const struct wino_work *w,
+    const int F)
+{
+	int OH = l->out.h, OW = l->out.w;
 	int TH = tiles_h(l), TW = tiles_w(l);
 	const float *bias = l->n_b > 0 ? l->b : w->zero;
 	const float *m = w->m;
@@ -353,12 +370,28 @@ output_tiles(const struct sc_layer *l, float *y, int n,
 			}
 }
 
-/* dM of samples 0..n-1 from dy, into M: [tile][16][F]. */
 SC_HOT static void
-gradient_tiles(const struct sc_layer *l, const float *dy, int n,
+output_tiles(const struct sc_layer *l, float *y, int n,
     const struct wino_work *w)
 {
-	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	int F = l->out.c;
+
+	/* Constant widths, so that the transforms unroll. */
+	if (F == 16)
+		output_tiles_n(l, y, n, w, 16);
+	else if (F == 32)
+		output_tiles_n(l, y, n, w, 32);
+	else
+		output_tiles_n(l, y, n, w, F);
+}
+
+/* dM of samples 0..n-1 from dy, into M: [tile][16][F]. */
+static inline __attribute__((always_inline)) void
+gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
+    const struct wino_work *w,
+    const int F)
+{
+	int OH = l->out.h, OW = l->out.w;
 	int TH = tiles_h(l), TW = tiles_w(l);
 	float *t = w->tmp, *m = w->m;
 
@@ -391,13 +424,29 @@ gradient_tiles(const struct sc_layer *l, const float *dy, int n,
 			}
 }
 
-/* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
- * added into its 16 pixels. */
 SC_HOT static void
-add_input_tiles(const struct sc_layer *l, float *dx, int n,
+gradient_tiles(const struct sc_layer *l, const float *dy, int n,
     const struct wino_work *w)
 {
-	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c;
+	int F = l->out.c;
+
+	/* Constant widths, so that the transforms unroll. */
+	if (F == 16)
+		gradient_tiles_n(l, dy, n, w, 16);
+	else if (F == 32)
+		gradient_tiles_n(l, dy, n, w, 32);
+	else
+		gradient_tiles_n(l, dy, n, w, F);
+}
+
+/* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
+ * added into its 16 pixels. */
+static inline __attribute__((always_inline)) void
+add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
+    const struct wino_work *w,
+    const int C)
+{
+	int H = l->in[0].h, W = l->in[0].w;
 	int TH = tiles_h(l), TW = tiles_w(l);
 	const float *v = w->v;
 	float *t = w->tmp;
@@ -428,6 +477,21 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
 					    t + (8 + j) * C, t + (12 + j) * C,
 					    d[j], d[4 + j], d[8 + j], d[12 + j]);
 			}
+}
+
+SC_HOT static void
+add_input_tiles(const struct sc_layer *l, float *dx, int n,
+    const struct wino_work *w)
+{
+	int C = l->in[0].c;
+
+	/* Constant widths, so that the transforms unroll. */
+	if (C == 16)
+		add_input_tiles_n(l, dx, n, w, 16);
+	else if (C == 32)
+		add_input_tiles_n(l, dx, n, w, 32);
+	else
+		add_input_tiles_n(l, dx, n, w, C);
 }
 
 /* o = G a, from three rows to four. */

@@ -139,11 +139,29 @@ make_schedule() {
 
 # --- malformed schedules --------------------------------------------------
 
-@test "train reports a missing schedule file by name" {
+@test "train reports a missing schedule file by option and name" {
 	run --separate-stderr train "${SMALL[@]}" --schedule no-such-schedule.csv
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	grep -q '^train: no-such-schedule.csv: ' <<<"$stderr"
+	grep -q '^train: --schedule: no-such-schedule.csv: ' <<<"$stderr"
+}
+
+@test "train reports a missing model description by option and name" {
+	run --separate-stderr train --model no-such-model.json \
+	    --schedule "$FIXTURES/schedule.csv"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^train: --model: no-such-model.json: ' <<<"$stderr"
+}
+
+@test "train names the description file and layer of a kernel that does not fit" {
+	printf '{"layers": [{"type": "conv", "filters": 4, "kernel": 30, "pad": 0},
+	    {"type": "gap"}, {"type": "dense", "units": 10}]}' >k30.json
+	run --separate-stderr train --model k30.json \
+	    --schedule "$FIXTURES/schedule.csv"
+	[ "$status" -eq 1 ]
+	grep -q '^train: k30.json: layer 1: conv: kernel 30 does not fit' \
+	    <<<"$stderr"
 }
 
 @test "train names the line of a non-numeric lr in the schedule" {

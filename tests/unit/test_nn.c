@@ -361,7 +361,8 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 48, 5, 6, 80, 3, 1, 1, 2 },
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },
 		{ 32, 9, 9, 32, 3, 1, 1, 3 },	/* Winograd, own products */
-		{ 16, 6, 12, 16, 3, 1, 1, 2 },	/* direct: 8 + 4 pixels */
+		{ 1, 6, 12, 16, 3, 1, 1, 2 },	/* direct: 8 + 4 pixels */
+		{ 16, 6, 12, 16, 3, 1, 1, 2 },	/* Winograd, 16 channels */
 		{ 3, 9, 10, 64, 3, 1, 1, 2 },	/* direct: 64 filters */
 		{ 8, 5, 13, 32, 3, 1, 1, 2 },	/* direct: 4 + 4 + 4 + 1 */
 	};
@@ -471,7 +472,9 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 		{ 16, 9, 11, 64, 3, 2, 1, 2 },		/* matrix products */
 		{ 16, 28, 28, 32, 3, 2, 1, 5 },		/* narrow, stride 2 */
 		{ 8, 9, 11, 16, 3, 2, 1, 2 },		/* the same, 16 */
-		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* narrow */
+		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* Winograd, 16 channels */
+		{ 8, 9, 7, 16, 3, 1, 1, 2 },		/* narrow */
+		{ 16, 14, 14, 16, 3, 1, 1, 6 },	/* Winograd 16, 2 chunks */
 		{ 32, 6, 5, 32, 3, 1, 1, 2 },		/* Winograd, 32 */
 		{ 32, 14, 14, 32, 3, 1, 1, 12 },	/* the same, 3 chunks */
 		{ 3, 8, 9, 24, 3, 1, 1, 2 },		/* direct */
