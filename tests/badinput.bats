@@ -484,7 +484,9 @@ keep_file() {
 
 @test "bad output: train into a closed pipe stops -> 1" {
 	idx_pair
-	schedule 200
+	# More rows than a pipe holds (64 KiB), so that some are written
+	# after head has gone, however fast training runs.
+	schedule 5000
 	run --separate-stderr timeout 20 bash -c \
 	    'train --data idx:img,lbl --val-split 0.2 --hidden 8 --batch 10 \
 	        --threads 1 -q --schedule s.csv --log-every 1 | head -1 \
