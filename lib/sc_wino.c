@@ -276,11 +276,19 @@ tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 		}
 }
 
+/*
+ * Each transform is written once for a width n (channels or filters)
+ * and run through AT_WIDTH, which passes 16 and 32 as constants, so that
+ * the loops along a row unroll for those widths, and any other width as
+ * it is.
+ */
+#define AT_WIDTH(n, f, ...) ((n) == 16 ? f(__VA_ARGS__, 16) : \
+    (n) == 32 ? f(__VA_ARGS__, 32) : f(__VA_ARGS__, (n)))
+
 /* V of samples 0..n-1 of x: [tile][16][C]. */
 static inline __attribute__((always_inline)) void
 input_tiles_n(const struct sc_layer *l, const float *x, int n,
-    const struct wino_work *w,
-    const int C)
+    const struct wino_work *w, const int C)
 {
 	int H = l->in[0].h, W = l->in[0].w;
 	int TH = tiles_h(l), TW = tiles_w(l);
@@ -316,22 +324,13 @@ SC_HOT static void
 input_tiles(const struct sc_layer *l, const float *x, int n,
     const struct wino_work *w)
 {
-	int C = l->in[0].c;
-
-	/* Constant widths, so that the transforms unroll. */
-	if (C == 16)
-		input_tiles_n(l, x, n, w, 16);
-	else if (C == 32)
-		input_tiles_n(l, x, n, w, 32);
-	else
-		input_tiles_n(l, x, n, w, C);
+	AT_WIDTH(l->in[0].c, input_tiles_n, l, x, n, w);
 }
 
 /* y of samples 0..n-1 from M: [tile][16][F]. */
 static inline __attribute__((always_inline)) void
 output_tiles_n(const struct sc_layer *l, float *y, int n,
-    const struct wino_work *w,
-    const int F)
+    const struct wino_work *w, const int F)
 {
 	int OH = l->out.h, OW = l->out.w;
 	int TH = tiles_h(l), TW = tiles_w(l);
@@ -374,22 +373,13 @@ SC_HOT static void
 output_tiles(const struct sc_layer *l, float *y, int n,
     const struct wino_work *w)
 {
-	int F = l->out.c;
-
-	/* Constant widths, so that the transforms unroll. */
-	if (F == 16)
-		output_tiles_n(l, y, n, w, 16);
-	else if (F == 32)
-		output_tiles_n(l, y, n, w, 32);
-	else
-		output_tiles_n(l, y, n, w, F);
+	AT_WIDTH(l->out.c, output_tiles_n, l, y, n, w);
 }
 
 /* dM of samples 0..n-1 from dy, into M: [tile][16][F]. */
 static inline __attribute__((always_inline)) void
 gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
-    const struct wino_work *w,
-    const int F)
+    const struct wino_work *w, const int F)
 {
 	int OH = l->out.h, OW = l->out.w;
 	int TH = tiles_h(l), TW = tiles_w(l);
@@ -428,23 +418,14 @@ SC_HOT static void
 gradient_tiles(const struct sc_layer *l, const float *dy, int n,
     const struct wino_work *w)
 {
-	int F = l->out.c;
-
-	/* Constant widths, so that the transforms unroll. */
-	if (F == 16)
-		gradient_tiles_n(l, dy, n, w, 16);
-	else if (F == 32)
-		gradient_tiles_n(l, dy, n, w, 32);
-	else
-		gradient_tiles_n(l, dy, n, w, F);
+	AT_WIDTH(l->out.c, gradient_tiles_n, l, dy, n, w);
 }
 
 /* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
  * added into its 16 pixels. */
 static inline __attribute__((always_inline)) void
 add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
-    const struct wino_work *w,
-    const int C)
+    const struct wino_work *w, const int C)
 {
 	int H = l->in[0].h, W = l->in[0].w;
 	int TH = tiles_h(l), TW = tiles_w(l);
@@ -483,15 +464,7 @@ SC_HOT static void
 add_input_tiles(const struct sc_layer *l, float *dx, int n,
     const struct wino_work *w)
 {
-	int C = l->in[0].c;
-
-	/* Constant widths, so that the transforms unroll. */
-	if (C == 16)
-		add_input_tiles_n(l, dx, n, w, 16);
-	else if (C == 32)
-		add_input_tiles_n(l, dx, n, w, 32);
-	else
-		add_input_tiles_n(l, dx, n, w, C);
+	AT_WIDTH(l->in[0].c, add_input_tiles_n, l, dx, n, w);
 }
 
 /* o = G a, from three rows to four. */
