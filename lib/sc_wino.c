@@ -570,10 +570,11 @@ filter_gradient(const struct sc_layer *l, const float *du, float *dw,
  * in[t][xi][k] mat[xi][k][0..width), for T tiles; forward (in = V,
  * mat = U as [xi][C][F]) and for dV (in = dM, mat = U as [xi][F][C]).
  * pix tiles at a time share each row of mat, and pix x width sums stay
- * in registers; width and pix are constants where this is inlined.
+ * in registers; width (16 or 32, as own_products allows) and pix are
+ * constants where this is inlined.
  */
 #define MAX_TILES 8
-#define MAX_WIDTH 64
+#define MAX_WIDTH 32
 
 static inline __attribute__((always_inline)) void
 products_block(const float *restrict in, size_t in_row, int K,
@@ -625,10 +626,8 @@ tile_products(const float *in, int K, const float *mat, float *out, int T,
 {
 	if (width == 16)
 		products_width(in, K, mat, out, T, 16, 8);
-	else if (width == 32)
-		products_width(in, K, mat, out, T, 32, 4);
 	else
-		products_width(in, K, mat, out, T, 64, 4);
+		products_width(in, K, mat, out, T, 32, 4);
 }
 
 /*
@@ -673,10 +672,8 @@ tile_outer(const float *a, int F, const float *b, float *du, int T,
 {
 	if (width == 16)
 		outer_width(a, F, b, du, T, 16, 16);
-	else if (width == 32)
-		outer_width(a, F, b, du, T, 32, 8);
 	else
-		outer_width(a, F, b, du, T, 64, 4);
+		outer_width(a, F, b, du, T, 32, 8);
 }
 
 void
