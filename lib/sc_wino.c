@@ -1,22 +1,37 @@
 /*
- * Winograd F(2x2, 3x3) convolutions (see sc_wino.h).
+ * Winograd F(4x4, 3x3) convolutions (see sc_wino.h).
  *
- * With the tile d (4x4), the filter g (3x3) and the output block y (2x2):
+ * With the tile d (6x6), the filter g (3x3) and the output block y (4x4):
  *   V = B^T d B,  U = G g G^T,  y = A^T (U .* V) A,
  * and backward, with dy the block's gradient:
  *   dM = A dy A^T,  dU = sum over tiles of dM .* V,  dV = dM .* U,
  *   dg = G^T dU G,  dd = B dV B^T (added into dx, as tiles overlap),
- * where
- *   B^T = | 1  0 -1  0 |   G = | 1    0    0  |   A^T = | 1  1  1  0 |
- *         | 0  1  1  0 |       | 1/2  1/2  1/2 |         | 0  1 -1 -1 |
- *         | 0 -1  1  0 |       | 1/2 -1/2  1/2 |
- *         | 0  1  0 -1 |       | 0    0    1  |
+ * where, from the interpolation points 0, 1, -1, 2, -2 and infinity,
+ *   B^T = | 4  0 -5  0  1  0 |   G = |  1/4     0     0   |
+ *         | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6   |
+ *         | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6   |
+ *         | 0 -2 -1  2  1  0 |       |  1/24  1/12  1/6   |
+ *         | 0  2 -1 -2  1  0 |       |  1/24 -1/12  1/6   |
+ *         | 0  4  0 -5  0  1 |       |  0     0     1     |
+ *   A^T = | 1  1  1  1  1  0 |
+ *         | 0  1 -1  2 -2  0 |
+ *         | 0  1  1  4  4  0 |
+ *         | 0  1 -1  8 -8  1 |
  * Activations are NHWC, so each transform is a loop along the channels
- * (filters, for the output side) of 16 or 4 pixels at once; a tile's 16
- * transformed rows are stored together, [tile][16][C], and the product
- * for position xi reads every 16th row.  Tile (th, tw) of a sample starts
- * at input pixel (2 th - 1, 2 tw - 1); pixels outside the image read as
- * zeros, and outputs outside it go to scratch rows.
+ * (filters, for the output side) of six, four or three pixels at once; a
+ * tile's 36 transformed rows are stored together, [tile][36][C], and the
+ * product for position xi reads every 36th row.  Tile (th, tw) of a
+ * sample starts at input pixel (4 th - 1, 4 tw - 1); pixels outside the
+ * image read as zeros, and outputs outside it go to scratch rows.
+ *
+ * F(2x2, 3x3), with 16 positions for 4 outputs where this has 36 for 16,
+ * did 1.8 times the multiply-adds and moved 1.8 times the transformed
+ * values through memory: measured on Zen 5, 200 batches, resnet8's
+ * 16-channel layer took 1.15 s against 0.78 s here, cnn's 64-filter
+ * layer 1.39 s against 0.97 s.  The price is rounding: the larger
+ * interpolation points put the results a few parts in a million (of the
+ * largest output) from the direct sums, against about one in ten million
+ * for the direct loops.
  */
 #include <string.h>
 
@@ -24,15 +39,17 @@
 #include "sc_simd.h"
 #include "sc_wino.h"
 
-#define XI 16			/* positions in a transformed tile */
+#define TILE 6			/* a tile's side, in input pixels */
+#define OUT 4			/* an output block's side */
+#define XI (TILE * TILE)	/* positions in a transformed tile */
 /*
  * Floats of V and M (or dM) per chunk of samples.  Measured on AMD Zen 5
- * with the cnn preset's layers: the forward pass was fastest with 2^19
- * floats (2 MiB) a chunk (its 64-filter layer a little faster with less,
- * its 128-filter one with more), the backward pass, which also reads dM
- * twice and writes dV over V, with 2^18 (1 MiB); from 3 MiB on, the
- * backward ran 1.5 times slower.  The work memory is sized for the
- * forward chunk, which must be the larger.
+ * with the cnn and resnet8 presets' layers: the forward pass was fastest
+ * with 2^18 to 2^19 floats (1-2 MiB) a chunk, the backward pass, which
+ * also reads dM twice and writes dV over V, with 2^16 to 2^18; between
+ * those the differences were within the machine's noise, and at 2^21
+ * (8 MiB) both ran 1.3 to 1.6 times slower.  The work memory is sized
+ * for the forward chunk, which must be the larger.
  */
 #define FORWARD_WORK (1u << 19)
 #define BACKWARD_WORK (1u << 18)
@@ -46,13 +63,13 @@ sc_wino_fits(const struct sc_layer *l)
 static int
 tiles_h(const struct sc_layer *l)
 {
-	return (l->out.h + 1) / 2;
+	return (l->out.h + OUT - 1) / OUT;
 }
 
 static int
 tiles_w(const struct sc_layer *l)
 {
-	return (l->out.w + 1) / 2;
+	return (l->out.w + OUT - 1) / OUT;
 }
 
 static size_t
@@ -99,9 +116,10 @@ filters_len(const struct sc_layer *l)
  * calls: with an inner dimension of 16 or 32, the BLAS spends about as
  * much on packing its operands and clearing its result as on the sums.
  * The loops keep a block of sums in vector registers, like the direct
- * convolution's.  Measured on resnet8's 32-filter layer, 200 batches:
- * forward 0.31 s against 0.46 s, backward the same.  With 64 filters the
- * BLAS won (cnn's second layer forward: 0.74 s against 1.00 s).
+ * convolution's.  Measured on resnet8's layers, 200 batches: forward
+ * 0.36 s against 0.49 s at 16 channels, 0.25 s against 0.31 s at 32,
+ * the backward about the same either way.  With 64 filters the BLAS won
+ * (cnn's second layer forward: 0.74 s against 1.00 s, with F(2x2, 3x3)).
  */
 static int
 vector_width(int n)
@@ -124,7 +142,7 @@ sc_wino_shared(const struct sc_layer *l)
 
 /*
  * A thread's work: V for a chunk, M (or dM) for it, dU, then rows for the
- * transforms: 16 of scratch, one of zeros, and 16 that absorb the writes
+ * transforms: 36 of scratch, one of zeros, and 36 that absorb the writes
  * to pixels outside the image (one for each position in a tile, so that
  * no two outputs of a transform share memory).
  */
@@ -177,102 +195,155 @@ sc_wino_thread(const struct sc_layer *l, int max_batch)
 }
 
 /*
- * The four one-dimensional transforms, each along n channels of four (or
- * two) rows.  Applied to the rows of a tile and then to its columns,
- * they give the two-dimensional ones.
+ * The six one-dimensional transforms, each along n channels (or filters)
+ * of six, four or three rows.  Applied to the rows of a tile and then to
+ * its columns, they give the two-dimensional ones.  p, m, q and r are the
+ * sums and differences that several outputs share.
  */
 
 /* o = B^T a. */
 static inline __attribute__((always_inline)) void
-bt4(int n, const float *restrict a0, const float *restrict a1,
-    const float *restrict a2, const float *restrict a3, float *restrict o0,
-    float *restrict o1, float *restrict o2, float *restrict o3)
-{
-	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
-
-		o0[c] = x0 - x2;
-		o1[c] = x1 + x2;
-		o2[c] = x2 - x1;
-		o3[c] = x1 - x3;
-	}
-}
-
-/* o = B a: the transpose. */
-static inline __attribute__((always_inline)) void
-b4(int n, const float *restrict a0, const float *restrict a1,
-    const float *restrict a2, const float *restrict a3, float *restrict o0,
-    float *restrict o1, float *restrict o2, float *restrict o3)
-{
-	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
-
-		o0[c] = x0;
-		o1[c] = x1 - x2 + x3;
-		o2[c] = x1 + x2 - x0;
-		o3[c] = -x3;
-	}
-}
-
-/* o += B a. */
-static inline __attribute__((always_inline)) void
-add_b4(int n, const float *restrict a0, const float *restrict a1,
-    const float *restrict a2, const float *restrict a3, float *restrict o0,
-    float *restrict o1, float *restrict o2, float *restrict o3)
-{
-	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
-
-		o0[c] += x0;
-		o1[c] += x1 - x2 + x3;
-		o2[c] += x1 + x2 - x0;
-		o3[c] -= x3;
-	}
-}
-
-/* o = bias + A^T a (bias: a row of n values). */
-static inline __attribute__((always_inline)) void
-at4(int n, const float *restrict a0, const float *restrict a1,
+bt6(int n, const float *restrict a0, const float *restrict a1,
     const float *restrict a2, const float *restrict a3,
-    const float *restrict bias, float *restrict o0, float *restrict o1)
+    const float *restrict a4, const float *restrict a5, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3,
+    float *restrict o4, float *restrict o5)
 {
 	for (int c = 0; c < n; c++) {
 		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+		float x4 = a4[c], x5 = a5[c];
+		float p = x4 - 4.0f * x2, m = x3 - 4.0f * x1;
+		float q = x4 - x2, r = 2.0f * (x3 - x1);
 
-		o0[c] = bias[c] + (x0 + x1 + x2);
-		o1[c] = bias[c] + (x1 - x2 - x3);
+		o0[c] = 4.0f * x0 - 5.0f * x2 + x4;
+		o1[c] = p + m;
+		o2[c] = p - m;
+		o3[c] = q + r;
+		o4[c] = q - r;
+		o5[c] = 4.0f * x1 - 5.0f * x3 + x5;
 	}
 }
 
-/* o = A a: the transpose, from two rows to four. */
+/* o = B a (+= with add), the transpose: for dx. */
 static inline __attribute__((always_inline)) void
-a4(int n, const float *restrict a0, const float *restrict a1,
-    float *restrict o0, float *restrict o1, float *restrict o2,
-    float *restrict o3)
+b6(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3,
+    const float *restrict a4, const float *restrict a5, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3,
+    float *restrict o4, float *restrict o5, const int add)
 {
 	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c];
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+		float x4 = a4[c], x5 = a5[c];
+		float p = x1 + x2, m = x1 - x2, q = x3 + x4, r = x3 - x4;
+		float y0 = 4.0f * x0;
+		float y1 = 4.0f * (x5 - m) - 2.0f * r;
+		float y2 = -5.0f * x0 - 4.0f * p - q;
+		float y3 = m + 2.0f * r - 5.0f * x5;
+		float y4 = x0 + p + q;
 
-		o0[c] = x0;
-		o1[c] = x0 + x1;
-		o2[c] = x0 - x1;
-		o3[c] = -x1;
+		if (add) {
+			o0[c] += y0, o1[c] += y1, o2[c] += y2;
+			o3[c] += y3, o4[c] += y4, o5[c] += x5;
+		} else {
+			o0[c] = y0, o1[c] = y1, o2[c] = y2;
+			o3[c] = y3, o4[c] = y4, o5[c] = x5;
+		}
 	}
 }
 
-/* Where the 16 pixels of tile (th, tw) of an H x W image start, in
+/* o = bias + A^T a, from six rows to four (bias: a row of n values). */
+static inline __attribute__((always_inline)) void
+at6(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3,
+    const float *restrict a4, const float *restrict a5,
+    const float *restrict bias, float *restrict o0, float *restrict o1,
+    float *restrict o2, float *restrict o3)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+		float x4 = a4[c], x5 = a5[c];
+		float p = x1 + x2, m = x1 - x2, q = x3 + x4, r = x3 - x4;
+
+		o0[c] = bias[c] + (x0 + p + q);
+		o1[c] = bias[c] + (m + 2.0f * r);
+		o2[c] = bias[c] + (p + 4.0f * q);
+		o3[c] = bias[c] + (m + 8.0f * r + x5);
+	}
+}
+
+/* o = A a, the transpose, from four rows to six: for dM. */
+static inline __attribute__((always_inline)) void
+a6(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3, float *restrict o0,
+    float *restrict o1, float *restrict o2, float *restrict o3,
+    float *restrict o4, float *restrict o5)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+		float p = x0 + x2, m = x1 + x3;
+		float q = x0 + 4.0f * x2, r = 2.0f * x1 + 8.0f * x3;
+
+		o0[c] = x0;
+		o1[c] = p + m;
+		o2[c] = p - m;
+		o3[c] = q + r;
+		o4[c] = q - r;
+		o5[c] = x3;
+	}
+}
+
+/* o = G a, from three rows to six: the filters. */
+static inline __attribute__((always_inline)) void
+g6(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, float *restrict o0, float *restrict o1,
+    float *restrict o2, float *restrict o3, float *restrict o4,
+    float *restrict o5)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c];
+		float p = x0 + x2, q = x0 / 24.0f + x2 / 6.0f;
+
+		o0[c] = x0 / 4.0f;
+		o1[c] = -(p + x1) / 6.0f;
+		o2[c] = -(p - x1) / 6.0f;
+		o3[c] = q + x1 / 12.0f;
+		o4[c] = q - x1 / 12.0f;
+		o5[c] = x2;
+	}
+}
+
+/* o = G^T a, the transpose, from six rows to three: for dW. */
+static inline __attribute__((always_inline)) void
+gt6(int n, const float *restrict a0, const float *restrict a1,
+    const float *restrict a2, const float *restrict a3,
+    const float *restrict a4, const float *restrict a5, float *restrict o0,
+    float *restrict o1, float *restrict o2)
+{
+	for (int c = 0; c < n; c++) {
+		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
+		float x4 = a4[c], x5 = a5[c];
+		float p = x1 + x2, m = x1 - x2, q = x3 + x4, r = x3 - x4;
+
+		o0[c] = x0 / 4.0f - p / 6.0f + q / 24.0f;
+		o1[c] = r / 12.0f - m / 6.0f;
+		o2[c] = (q - p) / 6.0f + x5;
+	}
+}
+
+/* Where the 36 pixels of tile (th, tw) of an H x W image are, in
  * pixels, row-major; OUTSIDE for those outside the image. */
 #define OUTSIDE ((size_t)-1)
 
 static inline void
 tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 {
-	for (int i = 0; i < 4; i++)
-		for (int j = 0; j < 4; j++) {
-			int h = 2 * th - 1 + i, w = 2 * tw - 1 + j;
+	for (int i = 0; i < TILE; i++)
+		for (int j = 0; j < TILE; j++) {
+			int h = OUT * th - 1 + i, w = OUT * tw - 1 + j;
 
-			at[i * 4 + j] = h < 0 || h >= H || w < 0 || w >= W ?
-			    OUTSIDE : (size_t)h * W + w;
+			at[i * TILE + j] = h < 0 || h >= H || w < 0 ||
+			    w >= W ? OUTSIDE : (size_t)h * W + w;
 		}
 }
 
@@ -285,7 +356,7 @@ tile_pixels(int H, int W, int th, int tw, size_t at[XI])
 #define AT_WIDTH(n, f, ...) ((n) == 16 ? f(__VA_ARGS__, 16) : \
     (n) == 32 ? f(__VA_ARGS__, 32) : f(__VA_ARGS__, (n)))
 
-/* V of samples 0..n-1 of x: [tile][16][C]. */
+/* V of samples 0..n-1 of x: [tile][36][C]. */
 static inline __attribute__((always_inline)) void
 input_tiles_n(const struct sc_layer *l, const float *x, int n,
     const struct wino_work *w, const int C)
@@ -305,17 +376,21 @@ input_tiles_n(const struct sc_layer *l, const float *x, int n,
 				for (int k = 0; k < XI; k++)
 					d[k] = at[k] == OUTSIDE ? w->zero :
 					    img + at[k] * C;
-				for (int j = 0; j < 4; j++)
-					bt4(C, d[j], d[4 + j], d[8 + j],
-					    d[12 + j], t + j * C,
-					    t + (4 + j) * C, t + (8 + j) * C,
-					    t + (12 + j) * C);
-				for (int i = 0; i < 4; i++) {
-					const float *r = t + 4 * i * C;
-					float *o = v + 4 * i * C;
+				/* Columns: t[i][j] = (B^T d)[i][j]. */
+				for (int j = 0; j < TILE; j++)
+					bt6(C, d[j], d[6 + j], d[12 + j],
+					    d[18 + j], d[24 + j], d[30 + j],
+					    t + j * C, t + (6 + j) * C,
+					    t + (12 + j) * C, t + (18 + j) * C,
+					    t + (24 + j) * C, t + (30 + j) * C);
+				for (int i = 0; i < TILE; i++) {
+					const float *r = t + TILE * i * C;
+					float *o = v + TILE * i * C;
 
-					bt4(C, r, r + C, r + 2 * C, r + 3 * C,
-					    o, o + C, o + 2 * C, o + 3 * C);
+					bt6(C, r, r + C, r + 2 * C, r + 3 * C,
+					    r + 4 * C, r + 5 * C, o, o + C,
+					    o + 2 * C, o + 3 * C, o + 4 * C,
+					    o + 5 * C);
 				}
 			}
 }
@@ -327,7 +402,7 @@ input_tiles(const struct sc_layer *l, const float *x, int n,
 	AT_WIDTH(l->in[0].c, input_tiles_n, l, x, n, w);
 }
 
-/* y of samples 0..n-1 from M: [tile][16][F]. */
+/* y of samples 0..n-1 from M: [tile][36][F]. */
 static inline __attribute__((always_inline)) void
 output_tiles_n(const struct sc_layer *l, float *y, int n,
     const struct wino_work *w, const int F)
@@ -341,30 +416,33 @@ output_tiles_n(const struct sc_layer *l, float *y, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
-				float *o[4];
+				float *o[OUT * OUT];
 
-				for (int i = 0; i < 2; i++)
-					for (int j = 0; j < 2; j++) {
-						int h = 2 * th + i;
-						int x = 2 * tw + j;
+				for (int i = 0; i < OUT; i++)
+					for (int j = 0; j < OUT; j++) {
+						int h = OUT * th + i;
+						int x = OUT * tw + j;
 
-						o[i * 2 + j] = h < OH && x < OW ?
-						    y + (((size_t)s * OH + h) *
-						    OW + x) * F : w->sink +
-						    (i * 2 + j) *
+						o[i * OUT + j] = h < OH &&
+						    x < OW ? y + (((size_t)s *
+						    OH + h) * OW + x) * F :
+						    w->sink + (i * OUT + j) *
 						    round16(row_len(l));
 					}
-				/* Rows: t[r][j] for r < 2, j < 4. */
-				for (int j = 0; j < 4; j++)
-					at4(F, m + j * F, m + (4 + j) * F,
-					    m + (8 + j) * F, m + (12 + j) * F,
-					    w->zero, t + j * F,
-					    t + (4 + j) * F);
-				for (int r = 0; r < 2; r++) {
-					const float *q = t + 4 * r * F;
+				/* Columns: t[r][j] for r < 4, j < 6. */
+				for (int j = 0; j < TILE; j++)
+					at6(F, m + j * F, m + (6 + j) * F,
+					    m + (12 + j) * F, m + (18 + j) * F,
+					    m + (24 + j) * F, m + (30 + j) * F,
+					    w->zero, t + j * F, t + (6 + j) * F,
+					    t + (12 + j) * F, t + (18 + j) * F);
+				for (int r = 0; r < OUT; r++) {
+					const float *q = t + TILE * r * F;
+					float *const *ob = o + OUT * r;
 
-					at4(F, q, q + F, q + 2 * F, q + 3 * F,
-					    bias, o[2 * r], o[2 * r + 1]);
+					at6(F, q, q + F, q + 2 * F, q + 3 * F,
+					    q + 4 * F, q + 5 * F, bias, ob[0],
+					    ob[1], ob[2], ob[3]);
 				}
 			}
 }
@@ -376,7 +454,7 @@ output_tiles(const struct sc_layer *l, float *y, int n,
 	AT_WIDTH(l->out.c, output_tiles_n, l, y, n, w);
 }
 
-/* dM of samples 0..n-1 from dy, into M: [tile][16][F]. */
+/* dM of samples 0..n-1 from dy, into M: [tile][36][F]. */
 static inline __attribute__((always_inline)) void
 gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
     const struct wino_work *w, const int F)
@@ -388,28 +466,32 @@ gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
-				const float *g[4];
+				const float *g[OUT * OUT];
 
-				for (int i = 0; i < 2; i++)
-					for (int j = 0; j < 2; j++) {
-						int h = 2 * th + i;
-						int x = 2 * tw + j;
+				for (int i = 0; i < OUT; i++)
+					for (int j = 0; j < OUT; j++) {
+						int h = OUT * th + i;
+						int x = OUT * tw + j;
 
-						g[i * 2 + j] = h < OH && x < OW ?
-						    dy + (((size_t)s * OH + h) *
-						    OW + x) * F : w->zero;
+						g[i * OUT + j] = h < OH &&
+						    x < OW ? dy + (((size_t)s *
+						    OH + h) * OW + x) * F :
+						    w->zero;
 					}
-				/* Rows: t[i][j] for i < 4, j < 2. */
-				for (int j = 0; j < 2; j++)
-					a4(F, g[j], g[2 + j], t + j * F,
-					    t + (2 + j) * F, t + (4 + j) * F,
-					    t + (6 + j) * F);
-				for (int i = 0; i < 4; i++) {
-					const float *q = t + 2 * i * F;
-					float *o = m + 4 * i * F;
+				/* Columns: t[i][j] for i < 6, j < 4. */
+				for (int j = 0; j < OUT; j++)
+					a6(F, g[j], g[4 + j], g[8 + j],
+					    g[12 + j], t + j * F,
+					    t + (4 + j) * F, t + (8 + j) * F,
+					    t + (12 + j) * F, t + (16 + j) * F,
+					    t + (20 + j) * F);
+				for (int i = 0; i < TILE; i++) {
+					const float *q = t + OUT * i * F;
+					float *o = m + TILE * i * F;
 
-					a4(F, q, q + F, o, o + F, o + 2 * F,
-					    o + 3 * F);
+					a6(F, q, q + F, q + 2 * F, q + 3 * F,
+					    o, o + F, o + 2 * F, o + 3 * F,
+					    o + 4 * F, o + 5 * F);
 				}
 			}
 }
@@ -422,7 +504,7 @@ gradient_tiles(const struct sc_layer *l, const float *dy, int n,
 }
 
 /* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
- * added into its 16 pixels. */
+ * added into its 36 pixels. */
 static inline __attribute__((always_inline)) void
 add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
     const struct wino_work *w, const int C)
@@ -444,19 +526,23 @@ add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
 				for (int k = 0; k < XI; k++)
 					d[k] = at[k] == OUTSIDE ? w->sink + k *
 					    round16(row_len(l)) : img + at[k] * C;
-				/* Columns first: t[i][j] = (dV B^T)[i][j]. */
-				for (int i = 0; i < 4; i++) {
-					const float *r = v + 4 * i * C;
-					float *o = t + 4 * i * C;
+				/* Rows first: t[i][j] = (dV B^T)[i][j]. */
+				for (int i = 0; i < TILE; i++) {
+					const float *r = v + TILE * i * C;
+					float *o = t + TILE * i * C;
 
-					b4(C, r, r + C, r + 2 * C, r + 3 * C,
-					    o, o + C, o + 2 * C, o + 3 * C);
+					b6(C, r, r + C, r + 2 * C, r + 3 * C,
+					    r + 4 * C, r + 5 * C, o, o + C,
+					    o + 2 * C, o + 3 * C, o + 4 * C,
+					    o + 5 * C, 0);
 				}
-				/* Then rows, each added into its pixel. */
-				for (int j = 0; j < 4; j++)
-					add_b4(C, t + j * C, t + (4 + j) * C,
-					    t + (8 + j) * C, t + (12 + j) * C,
-					    d[j], d[4 + j], d[8 + j], d[12 + j]);
+				/* Then columns, each added into its pixel. */
+				for (int j = 0; j < TILE; j++)
+					b6(C, t + j * C, t + (6 + j) * C,
+					    t + (12 + j) * C, t + (18 + j) * C,
+					    t + (24 + j) * C, t + (30 + j) * C,
+					    d[j], d[6 + j], d[12 + j], d[18 + j],
+					    d[24 + j], d[30 + j], 1);
 			}
 }
 
@@ -465,37 +551,6 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
     const struct wino_work *w)
 {
 	AT_WIDTH(l->in[0].c, add_input_tiles_n, l, dx, n, w);
-}
-
-/* o = G a, from three rows to four. */
-static inline __attribute__((always_inline)) void
-g4(int n, const float *restrict a0, const float *restrict a1,
-    const float *restrict a2, float *restrict o0, float *restrict o1,
-    float *restrict o2, float *restrict o3)
-{
-	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c], x2 = a2[c];
-
-		o0[c] = x0;
-		o1[c] = 0.5f * (x0 + x1 + x2);
-		o2[c] = 0.5f * (x0 - x1 + x2);
-		o3[c] = x2;
-	}
-}
-
-/* o = G^T a: the transpose, from four rows to three. */
-static inline __attribute__((always_inline)) void
-gt4(int n, const float *restrict a0, const float *restrict a1,
-    const float *restrict a2, const float *restrict a3, float *restrict o0,
-    float *restrict o1, float *restrict o2)
-{
-	for (int c = 0; c < n; c++) {
-		float x0 = a0[c], x1 = a1[c], x2 = a2[c], x3 = a3[c];
-
-		o0[c] = x0 + 0.5f * (x1 + x2);
-		o1[c] = 0.5f * (x1 - x2);
-		o2[c] = 0.5f * (x1 + x2) + x3;
-	}
 }
 
 /* U = G g G^T for filters lo..hi: U[xi][f][c]. */
@@ -512,15 +567,17 @@ filters_range(const struct sc_layer *l, float *u, long lo, long hi,
 
 		/* Columns of g: t[i][j] = (G g)[i][j], rows of 3 taps. */
 		for (int j = 0; j < 3; j++)
-			g4(C, g + j * C, g + (3 + j) * C, g + (6 + j) * C,
+			g6(C, g + j * C, g + (3 + j) * C, g + (6 + j) * C,
 			    t + j * C, t + (3 + j) * C, t + (6 + j) * C,
-			    t + (9 + j) * C);
-		for (int i = 0; i < 4; i++) {
+			    t + (9 + j) * C, t + (12 + j) * C,
+			    t + (15 + j) * C);
+		for (int i = 0; i < TILE; i++) {
 			const float *r = t + 3 * i * C;
-			float *q = o + (size_t)4 * i * plane;
+			float *q = o + (size_t)TILE * i * plane;
 
-			g4(C, r, r + C, r + 2 * C, q, q + plane,
-			    q + 2 * plane, q + 3 * plane);
+			g6(C, r, r + C, r + 2 * C, q, q + plane,
+			    q + 2 * plane, q + 3 * plane, q + 4 * plane,
+			    q + 5 * plane);
 		}
 		/* The copy for the own loops' forward pass: [xi][C][F]. */
 		for (int xi = 0; own_products(l) && xi < XI; xi++)
@@ -552,15 +609,17 @@ filter_gradient(const struct sc_layer *l, const float *du, float *dw,
 		float *o = dw + (size_t)f * 9 * C;
 
 		/* Columns of dU: t[k][j] = (G^T dU)[k][j]. */
-		for (int j = 0; j < 4; j++)
-			gt4(C, q + j * plane, q + (4 + j) * plane,
-			    q + (8 + j) * plane, q + (12 + j) * plane,
-			    t + j * C, t + (4 + j) * C, t + (8 + j) * C);
+		for (int j = 0; j < TILE; j++)
+			gt6(C, q + j * plane, q + (6 + j) * plane,
+			    q + (12 + j) * plane, q + (18 + j) * plane,
+			    q + (24 + j) * plane, q + (30 + j) * plane,
+			    t + j * C, t + (6 + j) * C, t + (12 + j) * C);
 		for (int k = 0; k < 3; k++) {
-			const float *r = t + 4 * k * C;
+			const float *r = t + TILE * k * C;
 
-			gt4(C, r, r + C, r + 2 * C, r + 3 * C, o + 3 * k * C,
-			    o + (3 * k + 1) * C, o + (3 * k + 2) * C);
+			gt6(C, r, r + C, r + 2 * C, r + 3 * C, r + 4 * C,
+			    r + 5 * C, o + 3 * k * C, o + (3 * k + 1) * C,
+			    o + (3 * k + 2) * C);
 		}
 	}
 }

@@ -1,23 +1,25 @@
 /*
  * sc_wino.h - 3x3 convolutions of stride 1 and padding 1 by Winograd's
- * minimal filtering F(2x2, 3x3), for sc_conv.c.
+ * minimal filtering F(4x4, 3x3), for sc_conv.c.
  *
- * Each 2x2 block of output pixels comes from a 4x4 tile of the input.
- * Transformed by fixed matrices of 0, +-1 and +-1/2, a tile's 16 values
- * and a filter's 9 weights turn the block into 16 products instead of
- * 36, so the layer's matrix products do 2.25 times fewer multiply-adds
- * than with im2col patches (a little less at odd sizes, where the last
- * tiles overhang the edge).  Forward, and backward through the same
- * transforms (their transposes), the products are 16 independent matrix
- * products, one per position in the tile (BLAS calls, or register-blocked
- * loops for layers of 16 or 32 channels and filters):
+ * Each 4x4 block of output pixels comes from a 6x6 tile of the input.
+ * Transformed by fixed matrices of small integers and fractions, a tile's
+ * 36 values and a filter's 9 weights turn the block into 36 products
+ * instead of 144, so the layer's matrix products do 4 times fewer
+ * multiply-adds than with im2col patches (fewer at sizes that are not a
+ * multiple of 4, where the last tiles overhang the edge: 3.1 times at
+ * 14x14 and 7x7).  Forward, and backward through the same transforms
+ * (their transposes), the products are 36 independent matrix products,
+ * one per position in the tile (BLAS calls, or register-blocked loops
+ * for layers of 16 or 32 channels and filters):
  *   forward:  M[t, f]  = sum_c V[t, c] U[f, c]
  *   backward: dU[f, c] += sum_t dM[t, f] V[t, c],  dV[t, c] = sum_f dM[t, f] U[f, c]
  * where t runs over tiles, V are the input tiles transformed, U the
  * filters transformed and dM the output gradient's blocks transformed.
  *
- * The results differ from the direct sums by rounding only: a few units
- * in the last place of float.
+ * The results differ from the direct sums by rounding only, but more
+ * than the direct loops' do: a few parts in a million of the largest
+ * output or gradient.
  */
 #ifndef SC_WINO_H
 #define SC_WINO_H
