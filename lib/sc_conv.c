@@ -457,7 +457,29 @@ direct_pixels(const struct sc_layer *l, const float *restrict v,
 			out[(size_t)p * F + f] = acc[p][f];
 }
 
-/* The filters of pix (8 or 4) output pixels, width at a time. */
+/* direct_pixels for a width and pix known here, so that each pair is
+ * compiled with its constants. */
+#define PIXELS_CASE(w, p) \
+	case p: \
+		direct_pixels(l, v, step, row, wt, f0, out + f0, w, p); \
+		break
+
+static inline __attribute__((always_inline)) void
+direct_width(const struct sc_layer *l, const float *restrict v,
+    size_t step, size_t row, const float *restrict wt, int f0,
+    float *restrict out, const int width, int pix)
+{
+	switch (pix) {
+	PIXELS_CASE(width, 8);
+	PIXELS_CASE(width, 4);
+	PIXELS_CASE(width, 3);
+	PIXELS_CASE(width, 2);
+	PIXELS_CASE(width, 1);
+	}
+}
+
+/* The filters of pix (8 with 16 filters a block, else up to 4) output
+ * pixels, width at a time. */
 static inline __attribute__((always_inline)) void
 direct_block(const struct sc_layer *l, const float *restrict v,
     size_t step, size_t row, const float *restrict wt,
@@ -465,13 +487,11 @@ direct_block(const struct sc_layer *l, const float *restrict v,
 {
 	for (int f0 = 0; f0 < l->out.c; f0 += width)
 		if (width == 64)
-			direct_pixels(l, v, step, row, wt, f0, out + f0, 64, 4);
+			direct_width(l, v, step, row, wt, f0, out, 64, pix);
 		else if (width == 32)
-			direct_pixels(l, v, step, row, wt, f0, out + f0, 32, 4);
-		else if (pix == 8)
-			direct_pixels(l, v, step, row, wt, f0, out + f0, 16, 8);
+			direct_width(l, v, step, row, wt, f0, out, 32, pix);
 		else
-			direct_pixels(l, v, step, row, wt, f0, out + f0, 16, 4);
+			direct_width(l, v, step, row, wt, f0, out, 16, pix);
 }
 
 /* The widest of 64, 32 and 16 that divides n, or 0. */
@@ -503,13 +523,14 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 				    C;
 				float *out = y + (((size_t)s * OH + oh) * OW +
 				    ow) * F;
+				int left = OW - ow;
 				int np = width == 0 ? 1 : width == 16 &&
-				    OW - ow >= 8 ? 8 : OW - ow >= 4 ? 4 : 1;
+				    left >= 8 ? 8 : left >= 4 ? 4 : left;
 
-				if (np > 1)
+				if (width > 0)
 					direct_block(l, v, step, row, wt, out,
 					    width, np);
-				for (int f0 = 0; np == 1 && f0 < F;
+				for (int f0 = 0; width == 0 && f0 < F;
 				    f0 += BLOCK) {
 					int nf = F - f0 < BLOCK ? F - f0 :
 					    BLOCK;
