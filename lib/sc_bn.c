@@ -328,6 +328,7 @@ static const struct sc_layer_ops bn_ops = {
 	.forward = bn_forward,
 	.backward = bn_backward,
 	.priv_size = bn_priv_size,
+	.takes_relu = 1,
 };
 
 int

@@ -790,8 +790,8 @@ backward_range(struct sc_layer *l, const float *x, const float *dy,
 			continue;
 		if (is_pointwise(l)) {
 			sc_sgemm(0, 0, P, (int)kkc, F, 1.0f, g, F, l->w,
-			    (int)kkc, 0.0f, dx + (size_t)s0 * in_len,
-			    (int)kkc);
+			    (int)kkc, l->dx_add[0] ? 1.0f : 0.0f,
+			    dx + (size_t)s0 * in_len, (int)kkc);
 			continue;
 		}
 		sc_sgemm(0, 0, P, (int)kkc, F, 1.0f, g, F, l->w, (int)kkc,
@@ -817,6 +817,20 @@ dx_by_product(const struct sc_layer *l, const float *dy, float *dx,
 		    (int)kkc);
 		col2im(l, dcol, cn, dx + (size_t)s0 * in_len);
 	}
+}
+
+/*
+ * Winograd and the pointwise product add dx into a gradient already
+ * there, which saves writing it apart and adding it after.  col2im could
+ * too, but measured slower so: resnet8's stride-2 16->32 layer, 200
+ * batches at one thread, 0.78-0.86 s against 0.69-0.72 s, as adding into
+ * a gradient written long before waits for memory where zeroing a fresh
+ * one does not.
+ */
+static int
+conv_adds_dx(const struct sc_layer *l)
+{
+	return is_winograd(l) || is_pointwise(l);
 }
 
 static void
@@ -914,6 +928,7 @@ static const struct sc_layer_ops conv_ops = {
 	.forward = conv_forward,
 	.backward = conv_backward,
 	.work_size = conv_work_size,
+	.adds_dx = conv_adds_dx,
 };
 
 int

@@ -16,7 +16,51 @@ add_range(const float *restrict a, const float *restrict b,
 		out[j] = a[j] + b[j];
 }
 
-/* y = a + b; the gradient flows unchanged to both. */
+SC_HOT static void
+add_relu_range(const float *restrict a, const float *restrict b,
+    float *restrict out, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++) {
+		float v = a[j] + b[j];
+
+		out[j] = v > 0.0f ? v : 0.0f;
+	}
+}
+
+/* The gradient of one source, rows lo..hi: dy where y > 0 (or, without
+ * a ReLU, where y is anything), set into dx or added to it. */
+SC_HOT static void
+pass_range(const float *restrict dy, const float *restrict y, int relu,
+    int add, float *restrict dx, long lo, long hi)
+{
+	if (relu && add)
+		for (long j = lo; j < hi; j++)
+			dx[j] += y[j] > 0.0f ? dy[j] : 0.0f;
+	else if (relu)
+		for (long j = lo; j < hi; j++)
+			dx[j] = y[j] > 0.0f ? dy[j] : 0.0f;
+	else if (add)
+		for (long j = lo; j < hi; j++)
+			dx[j] += dy[j];
+	else
+		memcpy(dx + lo, dy + lo, (size_t)(hi - lo) * sizeof(float));
+}
+
+/* With the ReLU, both sources' gradients set in one pass over dy and y. */
+SC_HOT static void
+pass_both_range(const float *restrict dy, const float *restrict y,
+    float *restrict dx0, float *restrict dx1, long lo, long hi)
+{
+	for (long j = lo; j < hi; j++) {
+		float g = y[j] > 0.0f ? dy[j] : 0.0f;
+
+		dx0[j] = g;
+		dx1[j] = g;
+	}
+}
+
+/* y = a + b, or max(0, a + b) with the next layer's ReLU folded in; the
+ * gradient flows unchanged to both (where y > 0, with the ReLU). */
 static void
 add_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
@@ -29,7 +73,10 @@ add_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		long lo, hi;
 
 		sc_share(len, &lo, &hi);
-		add_range(x[0], x[1], y, lo, hi);
+		if (l->relu)
+			add_relu_range(x[0], x[1], y, lo, hi);
+		else
+			add_range(x[0], x[1], y, lo, hi);
 	}
 }
 
@@ -40,23 +87,35 @@ add_backward(struct sc_layer *l, const float *const *x, const float *y,
 	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)x;
-	(void)y;
 	#pragma omp parallel num_threads(sc_threads())
 	{
 		long lo, hi;
 
 		sc_share(len, &lo, &hi);
-		for (int k = 0; k < 2; k++)
-			if (dx[k] != NULL)
-				memcpy(dx[k] + lo, dy + lo, (size_t)(hi - lo) *
-				    sizeof(float));
+		if (l->relu && dx[0] != NULL && dx[1] != NULL &&
+		    !l->dx_add[0] && !l->dx_add[1])
+			pass_both_range(dy, y, dx[0], dx[1], lo, hi);
+		else
+			for (int k = 0; k < 2; k++)
+				if (dx[k] != NULL)
+					pass_range(dy, y, l->relu,
+					    l->dx_add[k], dx[k], lo, hi);
 	}
+}
+
+static int
+always(const struct sc_layer *l)
+{
+	(void)l;
+	return 1;
 }
 
 static const struct sc_layer_ops add_ops = {
 	.kind = "add",
 	.forward = add_forward,
 	.backward = add_backward,
+	.adds_dx = always,
+	.takes_relu = 1,
 };
 
 int

@@ -502,9 +502,9 @@ place(struct sc_model *m)
 	}
 }
 
-/* A ReLU that reads a batch norm no other layer reads is folded into it:
- * the batch norm writes the ReLU's output and takes its gradient, and the
- * ReLU shares the batch norm's buffers and is not run. */
+/* A ReLU that reads a batch norm or a residual addition no other layer
+ * reads is folded into it: that layer writes the ReLU's output and takes
+ * its gradient, and the ReLU shares its buffers and is not run. */
 static void
 fold_relus(struct sc_model *m)
 {
@@ -512,7 +512,7 @@ fold_relus(struct sc_model *m)
 		struct sc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
 		int others = 0;
 
-		if (strcmp(l->ops->kind, "batchnorm") != 0 ||
+		if (!l->ops->takes_relu ||
 		    strcmp(r->ops->kind, "relu") != 0 || r->n_src != 1 ||
 		    r->src[0] != i)
 			continue;
@@ -809,8 +809,12 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 				in[1] = act(m, x, s);
 			if (s == SC_INPUT)
 				continue;
-			add[k] = written[s];
-			dx[k] = written[s] ? m->spare + k * m->n_spare :
+			/* A layer that can add into the gradient does so;
+			 * another writes a spare buffer, added after. */
+			l->dx_add[k] = written[s] && l->ops->adds_dx != NULL &&
+			    l->ops->adds_dx(l);
+			add[k] = written[s] && !l->dx_add[k];
+			dx[k] = add[k] ? m->spare + k * m->n_spare :
 			    m->grads[s];
 			written[s] = 1;
 		}

@@ -46,8 +46,9 @@ struct sc_layer_ops {
 	void (*forward)(struct sc_layer *l, const float *const *x, float *y,
 	    int n, int train);
 	/* Add the parameter gradients and write dx[k][n, in[k]] from
-	 * dy[n, out] for each source k whose dx[k] is not NULL; x and y
-	 * are the forward's. */
+	 * dy[n, out] for each source k whose dx[k] is not NULL (or add
+	 * to it, when the model has set dx_add[k], which it does only
+	 * where adds_dx says the layer can); x and y are the forward's. */
 	void (*backward)(struct sc_layer *l, const float *const *x,
 	    const float *y, const float *dy, float *const *dx, int n);
 	/* Floats of private memory kept from forward to backward, and of
@@ -55,6 +56,10 @@ struct sc_layer_ops {
 	 * either may be NULL for none. */
 	size_t (*priv_size)(const struct sc_layer *l, int max_batch);
 	size_t (*work_size)(const struct sc_layer *l, int max_batch);
+	/* Whether backward can add into dx (see dx_add); NULL for never. */
+	int (*adds_dx)(const struct sc_layer *l);
+	/* Whether the layer can take the ReLU after it (see relu). */
+	int takes_relu;
 };
 
 struct sc_layer {
@@ -80,7 +85,8 @@ struct sc_layer {
 	float momentum, eps;	/* batch normalisation */
 	float p;		/* dropout probability */
 	int train;		/* the mode of the last forward pass */
-	int relu;		/* batch norm: the next layer's ReLU, done here */
+	int relu;		/* the next layer's ReLU, done here */
+	int dx_add[2];		/* backward adds into dx[k] (see adds_dx) */
 	int fused;		/* done by the layer before: not run */
 };
 

@@ -363,14 +363,14 @@ tile_pixels(int H, int W, int th, int tw, size_t at[XI])
  * waiting for those pixels took most of the input transform's time.
  */
 static inline __attribute__((always_inline)) void
-ahead(const float *img, int H, int W, int C, int h0, int w0)
+ahead(const float *img, int H, int W, int C, int h0, int w0, const int rw)
 {
 	int w1 = w0 + OUT < W ? w0 + OUT : W;
 
 	for (int h = h0; h < h0 + OUT && h < H && w0 < W; h++)
 		for (size_t k = ((size_t)h * W + w0) * C;
 		    k < ((size_t)h * W + w1) * C; k += 16)
-			__builtin_prefetch(img + k);
+			__builtin_prefetch(img + k, rw);
 }
 
 /* V of samples 0..n-1 of x: [tile][36][C]. */
@@ -394,7 +394,7 @@ input_tiles_n(const struct sc_layer *l, const float *x, int n,
 					d[k] = at[k] == OUTSIDE ? w->zero :
 					    img + at[k] * C;
 				ahead(img, H, W, C, OUT * th + TILE - 1,
-				    OUT * tw + 1);
+				    OUT * tw + 1, 0);
 				/* Columns: t[i][j] = (B^T d)[i][j]. */
 				for (int j = 0; j < TILE; j++)
 					bt6(C, d[j], d[6 + j], d[12 + j],
@@ -498,7 +498,7 @@ gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
 						    w->zero;
 					}
 				ahead(dy + (size_t)s * OH * OW * F, OH, OW, F,
-				    OUT * (th + 1), OUT * tw);
+				    OUT * (th + 1), OUT * tw, 0);
 				/* Columns: t[i][j] for i < 6, j < 4. */
 				for (int j = 0; j < OUT; j++)
 					a6(F, g[j], g[4 + j], g[8 + j],
@@ -525,7 +525,8 @@ gradient_tiles(const struct sc_layer *l, const float *dy, int n,
 }
 
 /* dx of samples 0..n-1 from dV, which is in V: each tile's B dV B^T
- * added into its 36 pixels. */
+ * added into its 36 pixels, after zeroing dx unless the layer adds into
+ * it. */
 static inline __attribute__((always_inline)) void
 add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
     const struct wino_work *w, const int C)
@@ -535,7 +536,8 @@ add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
 	const float *v = w->v;
 	float *t = w->tmp;
 
-	memset(dx, 0, (size_t)n * H * W * C * sizeof(float));
+	if (!l->dx_add[0])
+		memset(dx, 0, (size_t)n * H * W * C * sizeof(float));
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
@@ -547,6 +549,9 @@ add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
 				for (int k = 0; k < XI; k++)
 					d[k] = at[k] == OUTSIDE ? w->sink + k *
 					    round16(row_len(l)) : img + at[k] * C;
+				if (l->dx_add[0])
+					ahead(img, H, W, C, OUT * th + TILE -
+					    1, OUT * tw + 1, 1);
 				/* Rows first: t[i][j] = (dV B^T)[i][j]. */
 				for (int i = 0; i < TILE; i++) {
 					const float *r = v + TILE * i * C;

@@ -47,8 +47,8 @@ void sc_wino_forward(const struct sc_layer *l, const float *u,
     const float *x, float *y, long lo, long hi, float *work);
 
 /* dW (set, not added to) for samples lo..hi, and dx for them when dx
- * is not NULL, in the calling thread.  The bias gradient is the
- * caller's. */
+ * is not NULL (set, or added to when the layer's dx_add[0] is set), in
+ * the calling thread.  The bias gradient is the caller's. */
 void sc_wino_backward(const struct sc_layer *l, const float *u,
     const float *x, const float *dy, float *dx, long lo, long hi,
     float *work, float *dw);
