@@ -24,7 +24,8 @@
 /* priv: rows of C floats (ROW_MEAN .. ROW_C), padded to an even count
  * so the doubles after them are aligned, then two doubles per channel for
  * each thread's partial sums and two for their totals. */
-enum { ROW_MEAN, ROW_INVSTD, ROW_A, ROW_B, ROW_C, N_ROWS };
+enum { ROW_MEAN, ROW_INVSTD, ROW_SCALE, ROW_SHIFT, ROW_A, ROW_B, ROW_C,
+    N_ROWS };
 
 static size_t
 doubles_at(const struct sc_layer *l)
@@ -76,15 +77,24 @@ bn_init(struct sc_layer *l, struct sc_rng *rng)
 #define SUM_ROWS 32
 #define SUM_CHANNELS 64
 
+/* The forward's value before the ReLU.  The backward recomputes it to
+ * know where the ReLU passed the gradient, with this same expression, so
+ * that it agrees with the forward bit for bit. */
+static inline float
+affine(float x, float scale, float shift)
+{
+	return x * scale + shift;
+}
+
 /* Rows lo..hi of sum a[r, c] and sum a[r, c] * u[r, c] into p[c] and
  * p[C + c], where u = (b - mean) * invstd, or u = a when b is NULL.
- * Where mask is not NULL, a counts only where mask > 0 (the gradient
- * through a ReLU whose output is mask). */
+ * Where scale is not NULL, a counts only where b * scale + shift > 0
+ * (the gradient through the folded ReLU, which passed those values). */
 SC_HOT static void
 sums_range(const float *restrict a, const float *restrict b,
-    const float *restrict mask, const float *restrict mean,
-    const float *restrict invstd, int C, long lo, long hi,
-    double *restrict p)
+    const float *restrict scale, const float *restrict shift,
+    const float *restrict mean, const float *restrict invstd, int C,
+    long lo, long hi, double *restrict p)
 {
 	double *restrict p2 = p + C;
 
@@ -96,20 +106,22 @@ sums_range(const float *restrict a, const float *restrict b,
 			int n = C - c0 < SUM_CHANNELS ? C - c0 : SUM_CHANNELS;
 			const float *restrict mu = b ? mean + c0 : NULL;
 			const float *restrict is = b ? invstd + c0 : NULL;
+			const float *restrict sc = scale ? scale + c0 : NULL;
+			const float *restrict sh = scale ? shift + c0 : NULL;
 			float s[SUM_CHANNELS], s2[SUM_CHANNELS];
 
 			memset(s, 0, sizeof(s));
 			memset(s2, 0, sizeof(s2));
 			for (long r = r0; r < r1; r++) {
 				const float *restrict v = a + r * C + c0;
-				const float *restrict xb, *restrict mk;
+				const float *restrict xb;
 
 				if (b == NULL)
 					for (int c = 0; c < n; c++) {
 						s[c] += v[c];
 						s2[c] += v[c] * v[c];
 					}
-				else if (mask == NULL) {
+				else if (scale == NULL) {
 					xb = b + r * C + c0;
 					for (int c = 0; c < n; c++) {
 						float u = (xb[c] - mu[c]) * is[c];
@@ -119,12 +131,12 @@ sums_range(const float *restrict a, const float *restrict b,
 					}
 				} else {
 					xb = b + r * C + c0;
-					mk = mask + r * C + c0;
 					for (int c = 0; c < n; c++) {
 						float g = v[c];	/* loaded always */
 						float u = (xb[c] - mu[c]) * is[c];
 
-						g = mk[c] > 0.0f ? g : 0.0f;
+						g = affine(xb[c], sc[c], sh[c]) >
+						    0.0f ? g : 0.0f;
 						s[c] += g;
 						s2[c] += g * u;
 					}
@@ -142,8 +154,8 @@ sums_range(const float *restrict a, const float *restrict b,
  * thread order, so the result does not depend on timing. */
 static void
 channel_sums(struct sc_layer *l, const float *a, const float *b,
-    const float *mask, const float *mean, const float *invstd, size_t M,
-    double *s1, double *s2)
+    const float *scale, const float *shift, const float *mean,
+    const float *invstd, size_t M, double *s1, double *s2)
 {
 	int C = l->out.c, parts = sc_threads();
 
@@ -152,7 +164,7 @@ channel_sums(struct sc_layer *l, const float *a, const float *b,
 		long lo, hi;
 
 		sc_share((long)M, &lo, &hi);
-		sums_range(a, b, mask, mean, invstd, C, lo, hi,
+		sums_range(a, b, scale, shift, mean, invstd, C, lo, hi,
 		    partials(l, omp_get_thread_num()));
 	}
 	for (int c = 0; c < C; c++) {
@@ -174,30 +186,33 @@ affine_range(const float *restrict in, const float *restrict scale,
 	if (relu)
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++) {
-				float v = in[r * C + c] * scale[c] + shift[c];
+				float v = affine(in[r * C + c], scale[c],
+				    shift[c]);
 
 				out[r * C + c] = v > 0.0f ? v : 0.0f;
 			}
 	else
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++)
-				out[r * C + c] = in[r * C + c] * scale[c] +
-				    shift[c];
+				out[r * C + c] = affine(in[r * C + c],
+				    scale[c], shift[c]);
 }
 
 /* out = p * g + q * x + k, per channel, rows lo..hi, where g is the
- * gradient masked by mask > 0 when mask is not NULL. */
+ * gradient, counted only where x * scale + shift > 0 when scale is not
+ * NULL (the folded ReLU). */
 SC_HOT static void
-grad_range(const float *restrict g, const float *restrict mask,
-    const float *restrict x, const float *restrict p,
-    const float *restrict q, const float *restrict k, int C, long lo,
-    long hi, float *restrict out)
+grad_range(const float *restrict g, const float *restrict scale,
+    const float *restrict shift, const float *restrict x,
+    const float *restrict p, const float *restrict q,
+    const float *restrict k, int C, long lo, long hi, float *restrict out)
 {
-	if (mask != NULL)
+	if (scale != NULL)
 		for (long r = lo; r < hi; r++)
 			for (int c = 0; c < C; c++) {
 				float g_rc = g[r * C + c];	/* loaded always */
-				float v = mask[r * C + c] > 0.0f ? g_rc : 0.0f;
+				float v = affine(x[r * C + c], scale[c],
+				    shift[c]) > 0.0f ? g_rc : 0.0f;
 
 				out[r * C + c] = p[c] * v + q[c] * x[r * C +
 				    c] + k[c];
@@ -216,14 +231,15 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
 	float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
-	float *scale = row(l, ROW_A), *shift = row(l, ROW_B);
+	float *scale = row(l, ROW_SCALE), *shift = row(l, ROW_SHIFT);
 	const float *in = x[0];
 
 	l->train = train;
 	if (train) {
 		double *sum = partials(l, sc_threads()), *sq = sum + C;
 
-		channel_sums(l, in, NULL, NULL, NULL, NULL, M, sum, sq);
+		channel_sums(l, in, NULL, NULL, NULL, NULL, NULL, M, sum,
+		    sq);
 		for (int c = 0; c < C; c++) {
 			double mu = sum[c] / M;
 			double var = sq[c] / M - mu * mu;
@@ -271,10 +287,15 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 	const float *in = x[0];
 	double *dbeta = partials(l, sc_threads()), *dgamma = dbeta + C;
 	float *out = dx[0];
-	/* With a ReLU folded in, y is its output and dy its gradient. */
-	const float *mask = l->relu ? y : NULL;
+	/* With a ReLU folded in, dy is its gradient, which counts where
+	 * its input, the forward's x * scale + shift, was positive (where y
+	 * is; recomputing that reads memory once fewer than reading y). */
+	const float *scale = l->relu ? row(l, ROW_SCALE) : NULL;
+	const float *shift = row(l, ROW_SHIFT);
 
-	channel_sums(l, dy, in, mask, mean, invstd, M, dbeta, dgamma);
+	(void)y;
+	channel_sums(l, dy, in, scale, shift, mean, invstd, M, dbeta,
+	    dgamma);
 	for (int c = 0; c < C; c++) {
 		l->db[c] += (float)dbeta[c];
 		l->dw[c] += (float)dgamma[c];
@@ -292,8 +313,8 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 			long lo, hi;
 
 			sc_share((long)M, &lo, &hi);
-			grad_range(dy, mask, in, k, zero, zero, C, lo, hi,
-			    out);
+			grad_range(dy, scale, shift, in, k, zero, zero, C,
+			    lo, hi, out);
 		}
 		return;
 	}
@@ -317,7 +338,8 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 			long lo, hi;
 
 			sc_share((long)M, &lo, &hi);
-			grad_range(dy, mask, in, p, q, rr, C, lo, hi, out);
+			grad_range(dy, scale, shift, in, p, q, rr, C, lo, hi,
+			    out);
 		}
 	}
 }
