@@ -86,6 +86,89 @@ affine(float x, float scale, float shift)
 	return x * scale + shift;
 }
 
+/* What a block sums: a and a * a, a and a * u, or both with the ReLU's
+ * mask (see sums_range). */
+enum { SUM_SQUARES, SUM_XHAT, SUM_MASKED };
+
+/* One row's values of channels c0 .. c0 + n - 1 into s and s2. */
+static inline __attribute__((always_inline)) void
+sum_row(const float *restrict v, const float *restrict xb,
+    const float *restrict mu, const float *restrict is,
+    const float *restrict sc, const float *restrict sh, float *restrict s,
+    float *restrict s2, const int n, const int kind)
+{
+	for (int c = 0; c < n; c++) {
+		float g = v[c], u;	/* loaded always */
+
+		if (kind == SUM_SQUARES) {
+			s[c] += g;
+			s2[c] += g * g;
+			continue;
+		}
+		u = (xb[c] - mu[c]) * is[c];
+		if (kind == SUM_MASKED)
+			g = affine(xb[c], sc[c], sh[c]) > 0.0f ? g : 0.0f;
+		s[c] += g;
+		s2[c] += g * u;
+	}
+}
+
+/*
+ * Rows r0..r1 (at most SUM_ROWS) of channels c0 .. c0 + n - 1, added
+ * into p and p2.  n is a constant where this is inlined, so the sums
+ * stay in registers; up to 32 channels, even and odd rows have sums of
+ * their own, so that two chains of additions run at once.
+ */
+static inline __attribute__((always_inline)) void
+sum_block(const float *restrict a, const float *restrict b,
+    const float *restrict sc, const float *restrict sh,
+    const float *restrict mu, const float *restrict is, int C, long r0,
+    long r1, double *restrict p, double *restrict p2, const int n,
+    const int kind)
+{
+	enum { PAIRS = 2 };
+	float s[PAIRS][SUM_CHANNELS], s2[PAIRS][SUM_CHANNELS];
+	const int sets = n <= 32 ? PAIRS : 1;
+	long r = r0;
+
+	for (int k = 0; k < sets; k++)
+		for (int c = 0; c < n; c++)
+			s[k][c] = s2[k][c] = 0.0f;
+	for (; r + sets <= r1; r += sets)
+		for (int k = 0; k < sets; k++)
+			sum_row(a + (r + k) * C, b ? b + (r + k) * C : NULL,
+			    mu, is, sc, sh, s[k], s2[k], n, kind);
+	for (; r < r1; r++)
+		sum_row(a + r * C, b ? b + r * C : NULL, mu, is, sc, sh,
+		    s[0], s2[0], n, kind);
+	for (int c = 0; c < n; c++) {
+		float t = s[0][c], t2 = s2[0][c];
+
+		for (int k = 1; k < sets; k++)
+			t += s[k][c], t2 += s2[k][c];
+		p[c] += t;
+		p2[c] += t2;
+	}
+}
+
+/* sum_block for the widths the presets have, as constants. */
+static inline __attribute__((always_inline)) void
+sum_kind(const float *restrict a, const float *restrict b,
+    const float *restrict sc, const float *restrict sh,
+    const float *restrict mu, const float *restrict is, int C, long r0,
+    long r1, double *restrict p, double *restrict p2, int n,
+    const int kind)
+{
+	if (n == 64)
+		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 64, kind);
+	else if (n == 32)
+		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 32, kind);
+	else if (n == 16)
+		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 16, kind);
+	else
+		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, n, kind);
+}
+
 /* Rows lo..hi of sum a[r, c] and sum a[r, c] * u[r, c] into p[c] and
  * p[C + c], where u = (b - mean) * invstd, or u = a when b is NULL.
  * Where scale is not NULL, a counts only where b * scale + shift > 0
@@ -96,56 +179,26 @@ sums_range(const float *restrict a, const float *restrict b,
     const float *restrict mean, const float *restrict invstd, int C,
     long lo, long hi, double *restrict p)
 {
-	double *restrict p2 = p + C;
-
 	memset(p, 0, 2 * (size_t)C * sizeof(double));
 	for (long r0 = lo; r0 < hi; r0 += SUM_ROWS) {
 		long r1 = hi - r0 < SUM_ROWS ? hi : r0 + SUM_ROWS;
 
 		for (int c0 = 0; c0 < C; c0 += SUM_CHANNELS) {
 			int n = C - c0 < SUM_CHANNELS ? C - c0 : SUM_CHANNELS;
-			const float *restrict mu = b ? mean + c0 : NULL;
-			const float *restrict is = b ? invstd + c0 : NULL;
-			const float *restrict sc = scale ? scale + c0 : NULL;
-			const float *restrict sh = scale ? shift + c0 : NULL;
-			float s[SUM_CHANNELS], s2[SUM_CHANNELS];
+			const float *ac = a + c0, *bc = b ? b + c0 : NULL;
+			double *pc = p + c0, *p2c = p + C + c0;
 
-			memset(s, 0, sizeof(s));
-			memset(s2, 0, sizeof(s2));
-			for (long r = r0; r < r1; r++) {
-				const float *restrict v = a + r * C + c0;
-				const float *restrict xb;
-
-				if (b == NULL)
-					for (int c = 0; c < n; c++) {
-						s[c] += v[c];
-						s2[c] += v[c] * v[c];
-					}
-				else if (scale == NULL) {
-					xb = b + r * C + c0;
-					for (int c = 0; c < n; c++) {
-						float u = (xb[c] - mu[c]) * is[c];
-
-						s[c] += v[c];
-						s2[c] += v[c] * u;
-					}
-				} else {
-					xb = b + r * C + c0;
-					for (int c = 0; c < n; c++) {
-						float g = v[c];	/* loaded always */
-						float u = (xb[c] - mu[c]) * is[c];
-
-						g = affine(xb[c], sc[c], sh[c]) >
-						    0.0f ? g : 0.0f;
-						s[c] += g;
-						s2[c] += g * u;
-					}
-				}
-			}
-			for (int c = 0; c < n; c++) {
-				p[c0 + c] += s[c];
-				p2[c0 + c] += s2[c];
-			}
+			if (b == NULL)
+				sum_kind(ac, NULL, NULL, NULL, NULL, NULL, C,
+				    r0, r1, pc, p2c, n, SUM_SQUARES);
+			else if (scale == NULL)
+				sum_kind(ac, bc, NULL, NULL, mean + c0,
+				    invstd + c0, C, r0, r1, pc, p2c, n,
+				    SUM_XHAT);
+			else
+				sum_kind(ac, bc, scale + c0, shift + c0,
+				    mean + c0, invstd + c0, C, r0, r1, pc,
+				    p2c, n, SUM_MASKED);
 		}
 	}
 }
