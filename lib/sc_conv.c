@@ -30,7 +30,14 @@
 #include "sc_simd.h"
 #include "sc_wino.h"
 
-#define CONV_WORK (4u << 20)	/* floats of patches per chunk (16 MiB) */
+/*
+ * Floats of patches per chunk (1 MiB), so that the patches stay in the
+ * second-level cache between im2col and the product that reads them.
+ * resnet8's stride-2 32->64 layer, 200 batches on two threads: 0.19 s
+ * forward and 0.31 s backward, against 0.23 s and 0.35 s with 16 MiB;
+ * 256 and 512 KiB did the same as 1 MiB.
+ */
+#define CONV_WORK (1u << 18)
 #define DIRECT_MAX 32		/* longest patch run by the direct loops */
 #define NARROW_MAX 32		/* most filters whose forward runs them */
 #define WINO_MIN 16		/* fewest channels and filters for Winograd */
