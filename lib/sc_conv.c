@@ -18,7 +18,7 @@
  * Layers of up to 32 filters run the direct loops forward too, and
  * those of 16 or 32 their weight gradient as well (is_narrow).  3x3
  * layers of stride 1 with 16 or more channels and filters run
- * Winograd's F(2x2, 3x3) instead (sc_wino.c).
+ * Winograd's F(4x4, 3x3) instead (sc_wino.c).
  */
 #include <math.h>
 #include <omp.h>

@@ -53,6 +53,14 @@
  */
 #define FORWARD_WORK (1u << 19)
 #define BACKWARD_WORK (1u << 18)
+/*
+ * The layers whose products run the own loops (see own_products) do
+ * best with chunks that stay in the second-level cache, about a sample
+ * of 28x28 at 16 channels: resnet8's 16-channel layers, 200 batches on
+ * two threads, forward 0.27-0.28 s against 0.28-0.30 s with the chunks
+ * above, backward 0.28 s against 0.29-0.31 s.
+ */
+#define OWN_WORK (1u << 15)
 
 int
 sc_wino_fits(const struct sc_layer *l)
@@ -175,7 +183,8 @@ layout(const struct sc_layer *l, int max_batch, size_t budget, float *base)
 	size_t at[AT_END];
 
 	offsets(l, max_batch, at);
-	w.chunk = chunk_samples(l, max_batch, budget);
+	w.chunk = chunk_samples(l, max_batch, own_products(l) ? OWN_WORK :
+	    budget);
 	w.v = base;
 	w.m = base + at[AT_M];
 	w.du = base + at[AT_DU];

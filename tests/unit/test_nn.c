@@ -469,7 +469,7 @@ static void
 test_conv_backward_against_naive(struct sc_rng *rng)
 {
 	static const struct { int c, h, w, f, k, s, p, n; } cases[] = {
-		{ 32, 14, 14, 64, 3, 1, 1, 30 },	/* Winograd, 3 chunks */
+		{ 32, 14, 14, 64, 3, 1, 1, 30 },	/* Winograd, several chunks */
 		{ 64, 7, 7, 128, 3, 1, 1, 3 },		/* Winograd, odd */
 		{ 48, 5, 6, 80, 3, 1, 1, 2 },		/* Winograd */
 		{ 32, 1, 1, 64, 3, 1, 1, 2 },		/* Winograd, 1x1 */
@@ -478,9 +478,9 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 		{ 8, 9, 11, 16, 3, 2, 1, 2 },		/* the same, 16 */
 		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* Winograd, 16 channels */
 		{ 8, 9, 7, 16, 3, 1, 1, 2 },		/* narrow */
-		{ 16, 28, 28, 16, 3, 1, 1, 10 },	/* Winograd 16, 3 chunks */
+		{ 16, 28, 28, 16, 3, 1, 1, 10 },	/* Winograd 16, a chunk a sample */
 		{ 32, 6, 5, 32, 3, 1, 1, 2 },		/* Winograd, 32 */
-		{ 32, 14, 14, 32, 3, 1, 1, 20 },	/* the same, 3 chunks */
+		{ 32, 14, 14, 32, 3, 1, 1, 20 },	/* Winograd 32, the same */
 		{ 3, 8, 9, 24, 3, 1, 1, 2 },		/* direct */
 		{ 8, 6, 7, 20, 3, 1, 1, 2 },		/* transposed dx */
 		{ 32, 7, 7, 64, 1, 1, 0, 4 },		/* pointwise */
