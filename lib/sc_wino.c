@@ -340,20 +340,34 @@ gt6(int n, const float *restrict a0, const float *restrict a1,
 	}
 }
 
-/* Where the 36 pixels of tile (th, tw) of an H x W image are, in
+/* Where the side x side pixels from (h0, w0) of an H x W image are, in
  * pixels, row-major; OUTSIDE for those outside the image. */
 #define OUTSIDE ((size_t)-1)
 
 static inline void
-tile_pixels(int H, int W, int th, int tw, size_t at[XI])
+square_pixels(int H, int W, int h0, int w0, int side, size_t *at)
 {
-	for (int i = 0; i < TILE; i++)
-		for (int j = 0; j < TILE; j++) {
-			int h = OUT * th - 1 + i, w = OUT * tw - 1 + j;
+	for (int i = 0; i < side; i++)
+		for (int j = 0; j < side; j++) {
+			int h = h0 + i, w = w0 + j;
 
-			at[i * TILE + j] = h < 0 || h >= H || w < 0 ||
+			at[i * side + j] = h < 0 || h >= H || w < 0 ||
 			    w >= W ? OUTSIDE : (size_t)h * W + w;
 		}
+}
+
+/* The 36 input pixels of tile (th, tw). */
+static inline void
+tile_pixels(int H, int W, int th, int tw, size_t at[XI])
+{
+	square_pixels(H, W, OUT * th - 1, OUT * tw - 1, TILE, at);
+}
+
+/* The 16 output pixels of the block of tile (th, tw). */
+static inline void
+block_pixels(int OH, int OW, int th, int tw, size_t at[OUT * OUT])
+{
+	square_pixels(OH, OW, OUT * th, OUT * tw, OUT, at);
 }
 
 /*
@@ -444,19 +458,14 @@ output_tiles_n(const struct sc_layer *l, float *y, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
+				float *img = y + (size_t)s * OH * OW * F;
 				float *o[OUT * OUT];
+				size_t at[OUT * OUT];
 
-				for (int i = 0; i < OUT; i++)
-					for (int j = 0; j < OUT; j++) {
-						int h = OUT * th + i;
-						int x = OUT * tw + j;
-
-						o[i * OUT + j] = h < OH &&
-						    x < OW ? y + (((size_t)s *
-						    OH + h) * OW + x) * F :
-						    w->sink + (i * OUT + j) *
-						    round16(row_len(l));
-					}
+				block_pixels(OH, OW, th, tw, at);
+				for (int k = 0; k < OUT * OUT; k++)
+					o[k] = at[k] == OUTSIDE ? w->sink + k *
+					    round16(row_len(l)) : img + at[k] * F;
 				/* Columns: t[r][j] for r < 4, j < 6. */
 				for (int j = 0; j < TILE; j++)
 					at6(F, m + j * F, m + (6 + j) * F,
@@ -494,20 +503,16 @@ gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
 	for (int s = 0; s < n; s++)
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
+				const float *img = dy + (size_t)s * OH * OW * F;
 				const float *g[OUT * OUT];
+				size_t at[OUT * OUT];
 
-				for (int i = 0; i < OUT; i++)
-					for (int j = 0; j < OUT; j++) {
-						int h = OUT * th + i;
-						int x = OUT * tw + j;
-
-						g[i * OUT + j] = h < OH &&
-						    x < OW ? dy + (((size_t)s *
-						    OH + h) * OW + x) * F :
-						    w->zero;
-					}
-				ahead(dy + (size_t)s * OH * OW * F, OH, OW, F,
-				    OUT * (th + 1), OUT * tw, 0);
+				block_pixels(OH, OW, th, tw, at);
+				for (int k = 0; k < OUT * OUT; k++)
+					g[k] = at[k] == OUTSIDE ? w->zero :
+					    img + at[k] * F;
+				ahead(img, OH, OW, F, OUT * (th + 1), OUT * tw,
+				    0);
 				/* Columns: t[i][j] for i < 6, j < 4. */
 				for (int j = 0; j < OUT; j++)
 					a6(F, g[j], g[4 + j], g[8 + j],

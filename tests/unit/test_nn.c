@@ -725,11 +725,51 @@ test_softmax_xent(struct sc_rng *rng)
 	}
 }
 
-/* The whole MLP's parameter gradient against finite differences of the
- * mean cross-entropy. */
-/* The whole MLP's parameter gradient against finite differences of the
- * mean cross-entropy.  Where a step crosses a ReLU's kink the one-sided
- * differences disagree; such parameters are skipped (and counted). */
+/*
+ * The largest gap between the model's parameter gradient (from its
+ * backward pass on x, y) and central differences of the mean
+ * cross-entropy, over every step-th parameter.  Where a step of eps
+ * crosses a ReLU's kink the one-sided differences disagree by more than
+ * kink; such parameters are skipped and counted in *kinks.
+ */
+static double
+model_gradient_gap(struct sc_model *m, const float *x, const uint8_t *y,
+    int n, int k, size_t step, float eps, double kink, int *checked,
+    int *kinks)
+{
+	float *d = zeros((size_t)n * k);
+	double worst = 0.0, mid;
+
+	*checked = *kinks = 0;
+	sc_model_zero_grad(m);
+	mid = sc_softmax_xent(sc_model_forward(m, x, n, 1), y, n, k, d, NULL);
+	sc_model_backward(m, x, d, n);
+	for (size_t i = 0; i < m->n_theta; i += step) {
+		float keep = m->theta[i];
+		double up, down, numeric;
+
+		m->theta[i] = keep + eps;
+		up = sc_softmax_xent(sc_model_forward(m, x, n, 1), y, n, k,
+		    NULL, NULL);
+		m->theta[i] = keep - eps;
+		down = sc_softmax_xent(sc_model_forward(m, x, n, 1), y, n, k,
+		    NULL, NULL);
+		m->theta[i] = keep;
+		if (fabs((up - mid) - (mid - down)) > kink) {
+			(*kinks)++;
+			continue;
+		}
+		numeric = (up - down) / (2.0 * eps);
+		if (fabs(numeric - m->grad[i]) > worst)
+			worst = fabs(numeric - m->grad[i]);
+		(*checked)++;
+	}
+	free(d);
+	return worst;
+}
+
+/* The whole MLP's parameter gradient against finite differences, every
+ * parameter. */
 static void
 test_mlp_gradients(struct sc_rng *rng)
 {
@@ -737,10 +777,10 @@ test_mlp_gradients(struct sc_rng *rng)
 	struct sc_model_spec spec;
 	struct sc_shape in = { IN, 1, 1 };
 	struct sc_model *m;
-	float x[N * IN], d[N * K];
+	float x[N * IN];
 	uint8_t y[N] = { 0, 1, 2, 1 };
-	double worst = 0.0, mid;
-	int kinks = 0;
+	double worst;
+	int checked, kinks;
 
 	CHECK(sc_model_spec_parse(&spec, "mlp", "5,4") == 0);
 	m = sc_model_create(&spec, in, K, N);
@@ -749,30 +789,8 @@ test_mlp_gradients(struct sc_rng *rng)
 	CHECK(m->n_theta == (size_t)(6 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3));
 	sc_model_init(m, rng);
 	fill(rng, x, N * IN, 1.0);
-
-	sc_model_zero_grad(m);
-	mid = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K, d, NULL);
-	sc_model_backward(m, x, d, N);
-	for (size_t i = 0; i < m->n_theta; i++) {
-		const float eps = 1e-3f;
-		float keep = m->theta[i];
-		double up, down, numeric;
-
-		m->theta[i] = keep + eps;
-		up = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K,
-		    NULL, NULL);
-		m->theta[i] = keep - eps;
-		down = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K,
-		    NULL, NULL);
-		m->theta[i] = keep;
-		if (fabs((up - mid) - (mid - down)) > 1e-2 * eps) {
-			kinks++;
-			continue;
-		}
-		numeric = (up - down) / (2.0 * eps);
-		if (fabs(numeric - m->grad[i]) > worst)
-			worst = fabs(numeric - m->grad[i]);
-	}
+	worst = model_gradient_gap(m, x, y, N, K, 1, 1e-3f, 1e-5, &checked,
+	    &kinks);
 	if (!CHECK(worst < 2e-3))
 		fprintf(stderr, "  mlp: worst gradient error %g\n", worst);
 	if (!CHECK(kinks < (int)m->n_theta / 10))
@@ -784,10 +802,10 @@ test_mlp_gradients(struct sc_rng *rng)
  * images: its 16-channel convolutions run Winograd (the first of them
  * adding dx into the gradient that the shortcut left), its stride-2 ones
  * the narrow loops and the matrix products, and its ReLUs are folded
- * into batch norms and residual additions.  Every 97th parameter is checked; those whose step
- * crosses a ReLU's kink are skipped.  A crossing shows in the second
- * difference; one small enough to pass the test here (eps / 1000) moves
- * the central difference by at most 5e-4. */
+ * into batch norms and residual additions.  Every 97th parameter is
+ * checked.  A kink that a step crosses shows in the second difference;
+ * one small enough to pass the test here (eps / 1000) moves the central
+ * difference by at most 5e-4. */
 static void
 test_resnet_gradients(struct sc_rng *rng)
 {
@@ -795,10 +813,10 @@ test_resnet_gradients(struct sc_rng *rng)
 	struct sc_model_spec spec;
 	struct sc_shape in = { 1, 8, 8 };
 	struct sc_model *m;
-	float x[N * 64], d[N * K];
+	float x[N * 64];
 	uint8_t y[N] = { 0, 4, 9 };
-	double worst = 0.0, mid;
-	int kinks = 0, checked = 0, folded = 0, adding = 0;
+	double worst;
+	int checked, kinks, folded = 0, adding = 0;
 
 	CHECK(sc_model_spec_parse(&spec, "resnet8", NULL) == 0);
 	m = sc_model_create(&spec, in, K, N);
@@ -806,9 +824,8 @@ test_resnet_gradients(struct sc_rng *rng)
 		return;
 	sc_model_init(m, rng);
 	fill(rng, x, N * 64, 1.0);
-	sc_model_zero_grad(m);
-	mid = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K, d, NULL);
-	sc_model_backward(m, x, d, N);
+	worst = model_gradient_gap(m, x, y, N, K, 97, 1e-3f, 1e-6, &checked,
+	    &kinks);
 	for (int i = 0; i < m->n_layers; i++) {
 		folded += m->layers[i].fused;
 		adding += m->layers[i].dx_add[0];
@@ -817,27 +834,6 @@ test_resnet_gradients(struct sc_rng *rng)
 	 * convolution adds into a shortcut's gradient. */
 	CHECK(folded == 7);
 	CHECK(adding == 1);
-	for (size_t i = 0; i < m->n_theta; i += 97) {
-		const float eps = 1e-3f;
-		float keep = m->theta[i];
-		double up, down, numeric;
-
-		m->theta[i] = keep + eps;
-		up = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K,
-		    NULL, NULL);
-		m->theta[i] = keep - eps;
-		down = sc_softmax_xent(sc_model_forward(m, x, N, 1), y, N, K,
-		    NULL, NULL);
-		m->theta[i] = keep;
-		if (fabs((up - mid) - (mid - down)) > 1e-3 * eps) {
-			kinks++;
-			continue;
-		}
-		numeric = (up - down) / (2.0 * eps);
-		if (fabs(numeric - m->grad[i]) > worst)
-			worst = fabs(numeric - m->grad[i]);
-		checked++;
-	}
 	if (!CHECK(worst < 1e-3))
 		fprintf(stderr, "  resnet8: worst gradient error %g\n", worst);
 	if (!CHECK(checked > 5 * kinks))
