@@ -210,10 +210,13 @@ test_layer_gradients(struct sc_rng *rng)
 	check_layer("conv3x3 direct, stride 2", &l, 2, 1, rng, 1e-2f);
 	/* Few filters: the direct loops' forward, and dx as the forward of
 	 * the transposed convolution. */
+	/* This one runs Winograd, whose rounding (a few parts in a million
+	 * of the outputs) would swamp the difference a step of 1e-2 makes;
+	 * a convolution is linear, so a larger step costs no accuracy. */
 	memset(&l, 0, sizeof(l));
 	CHECK(sc_conv_setup(&l, (struct sc_shape){ 16, 5, 6 }, 16, 3, 1, 1,
 	    1) == 0);
-	check_layer("conv3x3 16 filters", &l, 2, 1, rng, 1e-2f);
+	check_layer("conv3x3 16 filters", &l, 2, 1, rng, 0.25f);
 	memset(&l, 0, sizeof(l));
 	CHECK(sc_conv_setup(&l, (struct sc_shape){ 4, 5, 6 }, 32, 3, 1, 1,
 	    0) == 0);
