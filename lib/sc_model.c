@@ -190,12 +190,15 @@ add_join(struct builder *b, int in, struct sc_shape in_shape,
 {
 	int body = b->cur, cut = in;
 	struct sc_shape body_shape = b->shape;
-	int stride = in_shape.h / body_shape.h;
+	/* Rounded up: a stride of 2 takes 7 rows to 4. */
+	int stride = body_shape.h > 0 ? (in_shape.h + body_shape.h - 1) /
+	    body_shape.h : 0;
 
 	if (in_shape.c != body_shape.c || in_shape.h != body_shape.h ||
 	    in_shape.w != body_shape.w) {
 		if (stride < 1 || (in_shape.h - 1) / stride + 1 !=
-		    body_shape.h)
+		    body_shape.h || (in_shape.w - 1) / stride + 1 !=
+		    body_shape.w)
 			return sc_fail("residual: cannot join a %dx%dx%d "
 			    "input to a %dx%dx%d body", in_shape.c,
 			    in_shape.h, in_shape.w, body_shape.c,
@@ -640,15 +643,18 @@ sc_model_print(const struct sc_model *m, void *stream)
 	    m->input.c, m->input.h, m->input.w, 0);
 	for (int i = 0; i < m->n_layers; i++) {
 		const struct sc_layer *l = &m->layers[i];
-		char src[32];
+		char src[32], one[2][16];
 
+		for (int k = 0; k < l->n_src; k++)
+			if (l->src[k] == SC_INPUT)
+				snprintf(one[k], sizeof(one[k]), "input");
+			else
+				snprintf(one[k], sizeof(one[k]), "%d",
+				    l->src[k]);
 		if (l->n_src == 2)
-			snprintf(src, sizeof(src), "%d+%d", l->src[0],
-			    l->src[1]);
-		else if (l->src[0] == SC_INPUT)
-			snprintf(src, sizeof(src), "input");
+			snprintf(src, sizeof(src), "%s+%s", one[0], one[1]);
 		else
-			snprintf(src, sizeof(src), "%d", l->src[0]);
+			snprintf(src, sizeof(src), "%s", one[0]);
 		fprintf(f, "%5d  %-10s %-9s %4d,%4d,%4d %10zu\n", i,
 		    l->ops->kind, src, l->out.c, l->out.h, l->out.w,
 		    l->n_w + l->n_b);

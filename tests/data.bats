@@ -164,6 +164,27 @@ tiny_schedule() {
 	assert_numeric_output
 }
 
+@test "a stride-2 residual block joins an odd-sized input, both shortcuts" {
+	run --separate-stderr train --model-info \
+	    --model "$FIXTURES/oddres.json"
+	[ "$status" -eq 0 ]
+	grep -q "padcut .* 16, *4, *4" <<<"$output"
+	grep -q "add .* 24, *2, *2" <<<"$output"
+	tiny_schedule 6
+	run --separate-stderr train --model "$FIXTURES/oddres.json" \
+	    --batch 16 --threads 1 --schedule sched.csv -q
+	[ "$status" -eq 0 ]
+	assert_numeric_output
+}
+
+@test "--model-info names the network's input among an addition's sources" {
+	printf '{"layers":[{"type":"residual","layers":[{"type":"conv","filters":1,"kernel":3}]},{"type":"gap"},{"type":"dense","units":10}]}' \
+	    >r0.json
+	run --separate-stderr train --model-info --model r0.json
+	[ "$status" -eq 0 ]
+	grep -q " add  *0+input " <<<"$output"
+}
+
 @test "a description file's faults name the file and the layer" {
 	printf '{"layers":[{"type":"conv","filters":4},{"type":"wobble"}]}' \
 	    >bad.json
