@@ -321,7 +321,7 @@ json_int(const cJSON *o, const char *key, int def, int lo, int hi,
 }
 
 static int build_layers(struct builder *b, const cJSON *list,
-    const char *where);
+    const char *where, const char *noun);
 
 /* A layer's own refusal (a kernel that does not fit, say), placed in
  * the description file. */
@@ -394,7 +394,7 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 				    "or \"projection\"", where);
 		}
 		if (build_layers(b, cJSON_GetObjectItemCaseSensitive(o,
-		    "layers"), where) < 0)
+		    "layers"), where, "body layer") < 0)
 			return -1;
 		return placed(add_join(b, in, in_shape, how), where);
 	}
@@ -402,8 +402,10 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 	    "batchnorm, relu, maxpool, gap, dropout, residual)", where, t);
 }
 
+/* The layers of list, each named in messages as where: noun N. */
 static int
-build_layers(struct builder *b, const cJSON *list, const char *where)
+build_layers(struct builder *b, const cJSON *list, const char *where,
+    const char *noun)
 {
 	char here[512];
 	int i = 0;
@@ -413,7 +415,7 @@ build_layers(struct builder *b, const cJSON *list, const char *where)
 		return sc_fail("%s: \"layers\" must be a non-empty array",
 		    where);
 	cJSON_ArrayForEach(o, list) {
-		snprintf(here, sizeof(here), "%s: layer %d", where, ++i);
+		snprintf(here, sizeof(here), "%s: %s %d", where, noun, ++i);
 		if (build_one(b, o, here) < 0)
 			return -1;
 	}
@@ -425,17 +427,20 @@ build_file(struct builder *b)
 {
 	const char *path = b->m->spec.path;
 	char *text = sc_read_file(path, 1 << 20);
+	const char *end = NULL;
 	cJSON *doc;
+	long line;
 	int rc;
 
 	if (text == NULL)
 		return sc_fail_prefix("--model");
-	doc = cJSON_Parse(text);
+	doc = cJSON_ParseWithOpts(text, &end, 1);
+	line = end != NULL ? sc_line_at(text, end) : 1L;
 	free(text);
 	if (doc == NULL)
-		return sc_fail("%s: not valid JSON", path);
+		return sc_fail("%s: line %ld: not valid JSON", path, line);
 	rc = build_layers(b, cJSON_GetObjectItemCaseSensitive(doc, "layers"),
-	    path);
+	    path, "layer");
 	cJSON_Delete(doc);
 	if (rc == 0 && sc_shape_size(b->shape) != (size_t)b->m->n_classes)
 		return sc_fail("%s: the last layer gives %zu outputs, the data "

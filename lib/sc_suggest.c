@@ -592,9 +592,8 @@ positive_field(const cJSON *o, const char *name, const char *path,
 	return 0;
 }
 
-/* The line of text that pos points into, counted from 1. */
-static long
-line_at(const char *text, const char *pos)
+long
+sc_line_at(const char *text, const char *pos)
 {
 	long line = 1;
 
@@ -618,7 +617,7 @@ sc_bounds_parse(const char *text, const char *name, double *min_lr,
 	o = cJSON_ParseWithOpts(text, &end, 1);
 	if (o == NULL)
 		return sc_fail("%s: line %ld: not valid JSON", name,
-		    end != NULL ? line_at(text, end) : 1L);
+		    end != NULL ? sc_line_at(text, end) : 1L);
 	if (!cJSON_IsObject(o)) {
 		sc_fail("%s: expected a JSON object of bounds", name);
 		goto done;

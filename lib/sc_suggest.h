@@ -70,4 +70,8 @@ int sc_bounds_parse(const char *text, const char *name, double *min_lr,
  * buffer to free().  Returns NULL with a message. */
 char *sc_read_file(const char *path, size_t limit);
 
+/* The line of text that pos points into, counted from 1: where a JSON
+ * reader stopped, for its message. */
+long sc_line_at(const char *text, const char *pos);
+
 #endif

@@ -185,6 +185,27 @@ tiny_schedule() {
 	grep -q " add  *0+input " <<<"$output"
 }
 
+@test "a description file that is not JSON is named with the line where reading stopped" {
+	printf '{"layers":[\n {"type":"gap"},\n {"type": "dense" ,}\n]}\n' \
+	    >syntax.json
+	run --separate-stderr train --model-info --model syntax.json
+	[ "$status" -eq 1 ]
+	grep -q "syntax.json: line 3: not valid JSON" <<<"$stderr"
+	printf '{"layers":[{"type":"gap"},{"type":"dense","units":10}]} x\n' \
+	    >trailing.json
+	run --separate-stderr train --model-info --model trailing.json
+	[ "$status" -eq 1 ]
+	grep -q "trailing.json: line 1: not valid JSON" <<<"$stderr"
+}
+
+@test "a fault inside a residual block names the block and the body's layer" {
+	printf '{"layers":[{"type":"residual","layers":[{"type":"conv","filters":1},{"type":"conv","filters":1,"kernel":"x"}]},{"type":"gap"},{"type":"dense","units":10}]}' \
+	    >nested.json
+	run --separate-stderr train --model-info --model nested.json
+	[ "$status" -eq 1 ]
+	grep -q "nested.json: layer 1: body layer 2: \"kernel\"" <<<"$stderr"
+}
+
 @test "a description file's faults name the file and the layer" {
 	printf '{"layers":[{"type":"conv","filters":4},{"type":"wobble"}]}' \
 	    >bad.json
