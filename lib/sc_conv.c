@@ -15,6 +15,9 @@
  * product that the BLAS runs far below its peak, after a patch copy per
  * input value.  Such layers run direct loops instead, along the filters
  * of each output pixel, with the weights transposed to Wt[kkC, F].
+ * 3x3 layers on one channel (a first layer on grayscale images) with a
+ * multiple of 16 filters run loops of their own, which keep the weights
+ * in registers (is_mono).
  * Layers of up to 32 filters run the direct loops forward too, and
  * those of 16 or 32 their weight gradient as well (is_narrow).  3x3
  * layers of stride 1 with 16 or more channels and filters run
@@ -629,6 +632,181 @@ narrow_dw(const struct sc_layer *l, const float *restrict x,
 	}
 }
 
+/*
+ * A first layer on one input channel (grayscale images), 3x3, with a
+ * multiple of 16 filters: each output value is 9 multiply-adds, so the
+ * general direct loops spend most of their time on loop control and
+ * reloading weights.  These hold the 9 taps' weights of a block of
+ * MONO_W filters in registers while they sweep the whole sample, and
+ * broadcast each input value into the sums of `pix` pixels; the weight
+ * gradient keeps its 9 x MONO_W sums in registers the same way.
+ */
+#define MONO_TAPS 9
+#define MONO_PIX 8
+
+static int
+is_mono(const struct sc_layer *l)
+{
+	return l->in[0].c == 1 && l->k == 3 && l->out.c % 16 == 0;
+}
+
+/* Filters of one block: 32 when they divide, else 16. */
+static int
+mono_width(const struct sc_layer *l)
+{
+	return l->out.c % 32 == 0 ? 32 : 16;
+}
+
+/* pix output pixels of one row, filters f0 .. f0 + width - 1, from the
+ * bordered sample at v (rows `row` apart, pixels `step` apart). */
+static inline __attribute__((always_inline)) void
+mono_pixels(const float *restrict v, size_t step, size_t row,
+    const float wv[MONO_TAPS][32], const float bias[32],
+    float *restrict out, int F, const int width, const int pix)
+{
+	float acc[MONO_PIX][32];
+
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
+		for (int f = 0; f < width; f++)
+			acc[p][f] = bias[f];
+	#pragma GCC unroll 9
+	for (int t = 0; t < MONO_TAPS; t++)
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			for (int f = 0; f < width; f++)
+				acc[p][f] += v[p * step + (size_t)(t / 3) *
+				    row + t % 3] * wv[t][f];
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
+		for (int f = 0; f < width; f++)
+			out[(size_t)p * F + f] = acc[p][f];
+}
+
+/* One sample's outputs for filters f0 .. f0 + width - 1 (a constant
+ * where this is inlined): whole blocks of pix pixels (8 for 16 filters,
+ * 4 for 32, so that the sums fill 8 registers), then the rest of each
+ * row in halving blocks. */
+static inline __attribute__((always_inline)) void
+mono_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, int f0, float *restrict y, const int width)
+{
+	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	const int pix = width == 16 ? MONO_PIX : MONO_PIX / 2;
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	size_t step = (size_t)l->stride;
+	float wv[MONO_TAPS][32], bias[32];
+
+	for (int t = 0; t < MONO_TAPS; t++)
+		for (int f = 0; f < width; f++)
+			wv[t][f] = wt[(size_t)t * F + f0 + f];
+	for (int f = 0; f < width; f++)
+		bias[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+	for (int oh = 0; oh < OH; oh++) {
+		const float *v = pad + (size_t)oh * l->stride * row;
+		float *out = y + (size_t)oh * OW * F + f0;
+		int ow = 0;
+
+		for (; ow + pix <= OW; ow += pix)
+			mono_pixels(v + ow * step, step, row, wv, bias,
+			    out + (size_t)ow * F, F, width, pix);
+		if (ow + pix / 2 <= OW) {
+			mono_pixels(v + ow * step, step, row, wv, bias,
+			    out + (size_t)ow * F, F, width, pix / 2);
+			ow += pix / 2;
+		}
+		if (pix == 8 && ow + 2 <= OW) {
+			mono_pixels(v + ow * step, step, row, wv, bias,
+			    out + (size_t)ow * F, F, width, 2);
+			ow += 2;
+		}
+		if (ow < OW)
+			mono_pixels(v + ow * step, step, row, wv, bias,
+			    out + (size_t)ow * F, F, width, 1);
+	}
+}
+
+/* The forward pass of samples lo..hi of a one-channel layer. */
+SC_HOT static void
+mono_forward(const struct sc_layer *l, const float *restrict x,
+    const float *restrict wt, float *restrict y, long lo, long hi,
+    float *restrict pad)
+{
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
+	int width = mono_width(l);
+
+	for (long s = lo; s < hi; s++) {
+		add_border(l, x + s * in_len, pad);
+		for (int f0 = 0; f0 < l->out.c; f0 += width)
+			if (width == 32)
+				mono_sample(l, pad, wt, f0, y + s * out_len,
+				    32);
+			else
+				mono_sample(l, pad, wt, f0, y + s * out_len,
+				    16);
+	}
+}
+
+/* dWt[t, f0 + f] += the sum over one sample's pixels of tap t of the
+ * pixel's patch times g[pixel, f0 + f]. */
+static inline __attribute__((always_inline)) void
+mono_dw_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict g, int f0, float *restrict dwt, const int width)
+{
+	int OH = l->out.h, OW = l->out.w, F = l->out.c;
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	float acc[MONO_TAPS][32];
+
+	for (int t = 0; t < MONO_TAPS; t++)
+		for (int f = 0; f < width; f++)
+			acc[t][f] = 0.0f;
+	for (int oh = 0; oh < OH; oh++) {
+		const float *v = pad + (size_t)oh * l->stride * row;
+		const float *gv = g + (size_t)oh * OW * F + f0;
+
+		for (int ow = 0; ow < OW; ow++) {
+			const float *a = v + (size_t)ow * l->stride;
+
+			#pragma GCC unroll 9
+			for (int t = 0; t < MONO_TAPS; t++)
+				for (int f = 0; f < width; f++)
+					acc[t][f] += a[(size_t)(t / 3) * row +
+					    t % 3] * gv[(size_t)ow * F + f];
+		}
+	}
+	for (int t = 0; t < MONO_TAPS; t++)
+		for (int f = 0; f < width; f++)
+			dwt[(size_t)t * F + f0 + f] += acc[t][f];
+}
+
+/* dW and db of samples lo..hi of a one-channel layer into dwt (Wt's
+ * layout) and db, zeroed here; pad holds a bordered sample. */
+SC_HOT static void
+mono_dw(const struct sc_layer *l, const float *restrict x,
+    const float *restrict dy, long lo, long hi, float *restrict dwt,
+    float *restrict db, float *restrict pad)
+{
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
+	int width = mono_width(l);
+
+	memset(dwt, 0, l->n_w * sizeof(float));
+	memset(db, 0, l->n_b * sizeof(float));
+	for (long s = lo; s < hi; s++) {
+		const float *g = dy + s * out_len;
+
+		add_border(l, x + s * in_len, pad);
+		if (l->n_b > 0)
+			add_rows(g, (int)out_pixels(l), l->out.c, db);
+		for (int f0 = 0; f0 < l->out.c; f0 += width)
+			if (width == 32)
+				mono_dw_sample(l, pad, g, f0, dwt, 32);
+			else
+				mono_dw_sample(l, pad, g, f0, dwt, 16);
+	}
+}
+
 /* y += a * x over n values, in blocks the compiler keeps whole. */
 static inline __attribute__((always_inline)) void
 add_scaled(int n, float a, const float *restrict x, float *restrict y)
@@ -739,6 +917,7 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
 	int direct = is_direct_forward(l), wino = is_winograd(l);
+	int mono = is_mono(l);
 
 	(void)train;
 	if (direct)
@@ -757,6 +936,9 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		sc_split(n, t, parts, &lo, &hi);
 		if (wino)
 			sc_wino_forward(l, l->work, x[0], y, lo, hi,
+			    thread_block(l, t));
+		else if (mono)
+			mono_forward(l, x[0], l->work, y, lo, hi,
 			    thread_block(l, t));
 		else if (direct)
 			direct_forward(l, x[0], l->work, y, lo, hi,
@@ -883,10 +1065,15 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 			}
 		} else if (direct) {
 			/* dWt, then transposed into this thread's dW. */
-			direct_backward(l, x[0], l->work, dy, dx[0], lo, hi,
-			    block, block + offset + l->n_w,
-			    block + round16(l->n_w), block + round16(l->n_w) +
-			    round16(padded_len(l)));
+			if (is_mono(l) && dx[0] == NULL)
+				mono_dw(l, x[0], dy, lo, hi, block,
+				    block + offset + l->n_w,
+				    block + round16(l->n_w));
+			else
+				direct_backward(l, x[0], l->work, dy, dx[0],
+				    lo, hi, block, block + offset + l->n_w,
+				    block + round16(l->n_w), block +
+				    round16(l->n_w) + round16(padded_len(l)));
 			for (int f = 0; f < F; f++)
 				for (size_t j = 0; j < kkc; j++)
 					block[offset + (size_t)f * kkc + j] =

@@ -368,6 +368,9 @@ test_conv_against_naive(struct sc_rng *rng)
 		{ 16, 6, 12, 16, 3, 1, 1, 2 },	/* Winograd, 16 channels */
 		{ 3, 9, 10, 64, 3, 1, 1, 2 },	/* direct: 64 filters */
 		{ 8, 5, 13, 32, 3, 1, 1, 2 },	/* direct: 4 + 4 + 4 + 1 */
+		{ 1, 9, 13, 64, 3, 2, 1, 2 },	/* one channel: 4 + 2 + 1 */
+		{ 1, 11, 7, 16, 3, 1, 0, 2 },	/* the same: 4 + 1 */
+		{ 1, 5, 15, 48, 3, 1, 1, 2 },	/* the same: 8 + 4 + 2 + 1 */
 	};
 
 	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
@@ -538,6 +541,47 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 	}
 	/* The eight Winograd cases and the pointwise one. */
 	CHECK(adding == 9);
+}
+
+/* A first layer, whose input needs no gradient: the one-channel loops
+ * compute dW and db alone, checked against the direct sums. */
+static void
+test_conv_first_layer_backward(struct sc_rng *rng)
+{
+	static const struct { int h, w, f, s, p, n; } cases[] = {
+		{ 28, 28, 16, 1, 1, 5 },
+		{ 28, 28, 32, 1, 1, 3 },
+		{ 9, 13, 64, 2, 1, 2 },
+		{ 11, 7, 48, 1, 0, 2 },
+	};
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++) {
+		struct sc_shape in = { 1, cases[t].h, cases[t].w };
+		const float *x[1];
+		float *dx[1] = { NULL };
+		struct sc_layer l;
+		struct rig g;
+		double *dw, *db, *ndx, e_w, e_b;
+
+		memset(&l, 0, sizeof(l));
+		CHECK(sc_conv_setup(&l, in, cases[t].f, 3, cases[t].s,
+		    cases[t].p, 1) == 0);
+		rig_setup(&g, &l, cases[t].n, 1, rng);
+		dw = malloc(l.n_w * sizeof(double));
+		db = malloc(l.n_b * sizeof(double));
+		ndx = malloc((size_t)g.n * sc_shape_size(in) * sizeof(double));
+		probe(&g);
+		x[0] = g.x[0];
+		l.ops->backward(&l, x, g.y, g.r, dx, g.n);
+		conv_naive_backward(&l, g.x[0], g.r, g.n, dw, db, ndx);
+		e_w = worst_relative(l.dw, dw, l.n_w);
+		e_b = worst_relative(l.db, db, l.n_b);
+		if (!CHECK(e_w < 1e-5 && e_b < 1e-5))
+			fprintf(stderr, "  first layer case %zu: dW %g, db %g\n",
+			    t, e_w, e_b);
+		free(dw), free(db), free(ndx);
+		rig_free(&g);
+	}
 }
 
 /* Batch norm's running statistics move towards the batch's by the
@@ -983,6 +1027,7 @@ main(void)
 	test_layer_gradients(&rng);
 	test_conv_against_naive(&rng);
 	test_conv_backward_against_naive(&rng);
+	test_conv_first_layer_backward(&rng);
 	test_maxpool_ties();
 	test_maxpool_margin(&rng);
 	test_bn_relu_folded();
