@@ -447,11 +447,19 @@ direct_pixels(const struct sc_layer *l, const float *restrict v,
 	int F = l->out.c, K = l->k, KC = l->k * l->in[0].c;
 	float acc[MAX_PIX][WIDE];
 
-	/* Unrolled, so that acc lives in registers. */
-	#pragma GCC unroll 8
-	for (int p = 0; p < pix; p++)
-		for (int f = 0; f < width; f++)
-			acc[p][f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+	/* Unrolled, so that acc lives in registers; the test on the bias
+	 * stays outside the loops, which would otherwise load it masked. */
+	if (l->n_b > 0) {
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			for (int f = 0; f < width; f++)
+				acc[p][f] = l->b[f0 + f];
+	} else {
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			for (int f = 0; f < width; f++)
+				acc[p][f] = 0.0f;
+	}
 	for (int kh = 0; kh < K; kh++)
 		for (int j = 0; j < KC; j++) {
 			const float *w = wt + (size_t)(kh * KC + j) * F + f0;
