@@ -482,6 +482,8 @@ test_conv_backward_against_naive(struct sc_rng *rng)
 		{ 16, 9, 11, 64, 3, 2, 1, 2 },		/* matrix products */
 		{ 16, 28, 28, 32, 3, 2, 1, 5 },		/* narrow, stride 2 */
 		{ 8, 9, 11, 16, 3, 2, 1, 2 },		/* the same, 16 */
+		{ 16, 9, 11, 16, 3, 2, 1, 2 },		/* 16, 16 taps at once */
+		{ 4, 9, 11, 32, 3, 2, 1, 2 },		/* 32, 4 taps at once */
 		{ 16, 9, 7, 32, 3, 1, 1, 2 },		/* Winograd, 16 channels */
 		{ 8, 9, 7, 16, 3, 1, 1, 2 },		/* narrow */
 		{ 16, 28, 28, 16, 3, 1, 1, 10 },	/* Winograd 16, a chunk a sample */
