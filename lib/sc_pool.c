@@ -177,15 +177,13 @@ sc_maxpool_setup(struct sc_layer *l, struct sc_shape in, int k, int stride)
 	return 0;
 }
 
-static void
-gap_forward(struct sc_layer *l, const float *const *x, float *y, int n,
-    int train)
+/* The mean of each channel of samples lo..hi. */
+SC_HOT static void
+gap_range(const float *restrict x, int HW, int C, long lo, long hi,
+    float *restrict y)
 {
-	int C = l->in[0].c, HW = l->in[0].h * l->in[0].w;
-
-	(void)train;
-	for (int s = 0; s < n; s++) {
-		const float *img = x[0] + (size_t)s * HW * C;
+	for (long s = lo; s < hi; s++) {
+		const float *img = x + (size_t)s * HW * C;
 		float *out = y + (size_t)s * C;
 
 		for (int c = 0; c < C; c++)
@@ -195,6 +193,34 @@ gap_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 				out[c] += img[(size_t)p * C + c];
 		for (int c = 0; c < C; c++)
 			out[c] /= (float)HW;
+	}
+}
+
+/* Each pixel of samples lo..hi takes its channel's dy / HW. */
+SC_HOT static void
+gap_grad_range(const float *restrict dy, int HW, int C, long lo, long hi,
+    float *restrict dx)
+{
+	for (long s = lo; s < hi; s++)
+		for (int p = 0; p < HW; p++)
+			for (int c = 0; c < C; c++)
+				dx[((size_t)s * HW + p) * C + c] =
+				    dy[(size_t)s * C + c] / (float)HW;
+}
+
+static void
+gap_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	int C = l->in[0].c, HW = l->in[0].h * l->in[0].w;
+
+	(void)train;
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(n, &lo, &hi);
+		gap_range(x[0], HW, C, lo, hi, y);
 	}
 }
 
@@ -208,11 +234,13 @@ gap_backward(struct sc_layer *l, const float *const *x, const float *y,
 	(void)y;
 	if (dx[0] == NULL)
 		return;
-	for (int s = 0; s < n; s++)
-		for (int p = 0; p < HW; p++)
-			for (int c = 0; c < C; c++)
-				dx[0][((size_t)s * HW + p) * C + c] =
-				    dy[(size_t)s * C + c] / (float)HW;
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share(n, &lo, &hi);
+		gap_grad_range(dy, HW, C, lo, hi, dx[0]);
+	}
 }
 
 static const struct sc_layer_ops gap_ops = {
