@@ -1,13 +1,14 @@
 /*
  * SGD with momentum and weight decay, as PyTorch's torch.optim.SGD
  * computes it.  The update is a pass over every parameter, its gradient
- * and its velocity; each thread updates one run of them.
+ * and its velocity; each thread updates one run of them, and clears the
+ * gradient it has read, which saves the next step a pass to zero it.
  */
 #include "sc_optim.h"
 #include "sc_simd.h"
 
 SC_HOT static void
-update_range(float *restrict theta, const float *restrict grad,
+update_range(float *restrict theta, float *restrict grad,
     float *restrict velocity, long lo, long hi, float lr, float momentum,
     float wd, int nesterov)
 {
@@ -16,6 +17,7 @@ update_range(float *restrict theta, const float *restrict grad,
 			float g = grad[j] + wd * theta[j];
 			float v = momentum * velocity[j] + g;
 
+			grad[j] = 0.0f;
 			velocity[j] = v;
 			theta[j] -= lr * (g + momentum * v);
 		}
@@ -24,6 +26,7 @@ update_range(float *restrict theta, const float *restrict grad,
 	for (long j = lo; j < hi; j++) {
 		float v = momentum * velocity[j] + grad[j] + wd * theta[j];
 
+		grad[j] = 0.0f;
 		velocity[j] = v;
 		theta[j] -= lr * v;
 	}
@@ -31,7 +34,7 @@ update_range(float *restrict theta, const float *restrict grad,
 
 void
 sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
-    const float *restrict grad, float *restrict velocity, size_t n, float lr,
+    float *restrict grad, float *restrict velocity, size_t n, float lr,
     float momentum)
 {
 	#pragma omp parallel

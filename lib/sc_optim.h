@@ -15,8 +15,10 @@ struct sc_sgd {
  * as PyTorch's SGD does it:
  *   g = grad + wd * theta;  v = momentum * v + g;
  *   theta -= lr * (nesterov ? g + momentum * v : v).
- * The velocity starts at zero, so the first update uses v = g. */
+ * The velocity starts at zero, so the first update uses v = g.  grad is
+ * left all zeros, ready for the next step's sums, in the same pass. */
 void sc_sgd_update(const struct sc_sgd *opt, float *restrict theta,
-    const float *restrict grad, float *restrict velocity, size_t n, float lr, float momentum);
+    float *restrict grad, float *restrict velocity, size_t n, float lr,
+    float momentum);
 
 #endif

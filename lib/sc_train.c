@@ -283,7 +283,9 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	double loss_sum = 0.0, t0;
 
 	memset(out, 0, sizeof(*out));
-	sc_model_zero_grad(m);
+	if (!tr->grad_clear)
+		sc_model_zero_grad(m);
+	tr->grad_clear = 0;
 	for (int a = 0; a < accumulate; a++) {
 		int n = next_batch(tr), correct;
 		const float *logits = sc_model_forward(m, tr->x, n, 1);
@@ -305,6 +307,7 @@ sc_trainer_step(struct sc_trainer *tr, float lr, float momentum,
 	t0 = m->profile ? sc_seconds() : 0.0;
 	sc_sgd_update(&tr->opt, m->theta, m->grad, m->velocity, m->n_theta,
 	    lr, momentum);
+	tr->grad_clear = 1;
 	if (m->profile)
 		tr->update_seconds += sc_seconds() - t0;
 	tr->update++;

@@ -83,6 +83,8 @@ struct sc_trainer {
 	struct sc_rng rng;		/* data order */
 	long steps_per_epoch;
 	long update;			/* updates done */
+	int grad_clear;			/* the model's gradient is all
+					 * zeros: the last update cleared it */
 	long batches;			/* batches drawn (several an update
 					 * when gradients accumulate) */
 	double gather_seconds;		/* with model->profile: drawing */

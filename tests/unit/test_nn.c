@@ -916,12 +916,15 @@ test_sgd_by_hand(void)
 	sc_sgd_update(&opt, &theta, &grad, &v, 1, 0.1f, 0.9f);
 	CHECK_NEAR(v, 0.6, 1e-7);
 	CHECK_NEAR(theta, 0.94, 1e-7);
+	/* The update leaves the gradient cleared for the next sums. */
+	CHECK(grad == 0.0f);
+	grad = 0.5f;
 	sc_sgd_update(&opt, &theta, &grad, &v, 1, 0.1f, 0.9f);
 	CHECK_NEAR(v, 1.134, 1e-6);
 	CHECK_NEAR(theta, 0.8266, 1e-6);
 
 	/* Nesterov, no decay: v = 0.5, step g + m v = 0.5 + 0.45. */
-	theta = 1.0f, v = 0.0f;
+	theta = 1.0f, v = 0.0f, grad = 0.5f;
 	sc_sgd_update(&nesterov, &theta, &grad, &v, 1, 0.1f, 0.9f);
 	CHECK_NEAR(v, 0.5, 1e-7);
 	CHECK_NEAR(theta, 1.0 - 0.1 * 0.95, 1e-7);
