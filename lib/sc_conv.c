@@ -603,12 +603,42 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 	}
 }
 
-/* sum[f] += g[r, f] over rows r < P. */
+/* sum[f] += g[r, f] over rows r < P for `width` columns (a constant
+ * where this is inlined), whose sums stay in registers. */
+static inline __attribute__((always_inline)) void
+add_rows_width(const float *restrict g, int P, int F, float *restrict sum,
+    const int width)
+{
+	float acc[64];
+
+	for (int f = 0; f < width; f++)
+		acc[f] = 0.0f;
+	for (int r = 0; r < P; r++)
+		for (int f = 0; f < width; f++)
+			acc[f] += g[(size_t)r * F + f];
+	for (int f = 0; f < width; f++)
+		sum[f] += acc[f];
+}
+
+/* sum[f] += g[r, f] over rows r < P: the bias gradient.  Summed into
+ * sum directly, each row would wait for the last row's store. */
 SC_HOT static void
 add_rows(const float *restrict g, int P, int F, float *restrict sum)
 {
-	for (int r = 0; r < P; r++)
-		for (int f = 0; f < F; f++)
+	int f0 = 0;
+
+	for (; f0 + 64 <= F; f0 += 64)
+		add_rows_width(g + f0, P, F, sum + f0, 64);
+	if (f0 + 32 <= F) {
+		add_rows_width(g + f0, P, F, sum + f0, 32);
+		f0 += 32;
+	}
+	if (f0 + 16 <= F) {
+		add_rows_width(g + f0, P, F, sum + f0, 16);
+		f0 += 16;
+	}
+	for (int r = 0; f0 < F && r < P; r++)
+		for (int f = f0; f < F; f++)
 			sum[f] += g[(size_t)r * F + f];
 }
 
