@@ -411,14 +411,19 @@ transpose_weights(const struct sc_layer *l, float *wt)
 			wt[j * F + f] = l->w[(size_t)f * kkc + j];
 }
 
-/* Copy a sample into the middle of its bordered copy (border zeroed). */
+/* Copy a sample into the middle of its bordered copy.  The border is
+ * zeroed when `fresh` (the first sample of a range: the work memory
+ * served other layers before); the later samples find it still zero,
+ * as the loops only read pad. */
 static void
-add_border(const struct sc_layer *l, const float *img, float *pad)
+add_border(const struct sc_layer *l, const float *img, float *pad,
+    int fresh)
 {
 	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c, P = l->pad;
 	size_t row = (size_t)(W + 2 * P) * C;
 
-	memset(pad, 0, padded_len(l) * sizeof(float));
+	if (fresh)
+		memset(pad, 0, padded_len(l) * sizeof(float));
 	for (int h = 0; h < H; h++)
 		memcpy(pad + (h + P) * row + (size_t)P * C,
 		    img + (size_t)h * W * C, (size_t)W * C * sizeof(float));
@@ -575,7 +580,7 @@ direct_forward(const struct sc_layer *l, const float *restrict x,
 	size_t step = (size_t)l->stride * C;
 
 	for (long s = lo; s < hi; s++) {
-		add_border(l, x + s * in_len, pad);
+		add_border(l, x + s * in_len, pad, s == lo);
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ) {
 				const float *v = pad + (size_t)oh *
@@ -704,7 +709,7 @@ narrow_dw(const struct sc_layer *l, const float *restrict x,
 	for (long s = lo; s < hi; s++) {
 		const float *g = dy + (size_t)s * OH * OW * F;
 
-		add_border(l, x + s * in_len, pad);
+		add_border(l, x + s * in_len, pad, s == lo);
 		if (l->n_b > 0)
 			add_rows(g, OH * OW, F, db);
 		if (F == 16 && wide)
@@ -823,7 +828,7 @@ mono_forward(const struct sc_layer *l, const float *restrict x,
 	int width = mono_width(l);
 
 	for (long s = lo; s < hi; s++) {
-		add_border(l, x + s * in_len, pad);
+		add_border(l, x + s * in_len, pad, s == lo);
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
 			if (width == 32)
 				mono_sample(l, pad, wt, f0, y + s * out_len,
@@ -882,7 +887,7 @@ mono_dw(const struct sc_layer *l, const float *restrict x,
 	for (long s = lo; s < hi; s++) {
 		const float *g = dy + s * out_len;
 
-		add_border(l, x + s * in_len, pad);
+		add_border(l, x + s * in_len, pad, s == lo);
 		if (l->n_b > 0)
 			add_rows(g, (int)out_pixels(l), l->out.c, db);
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
@@ -934,7 +939,7 @@ direct_backward(const struct sc_layer *l, const float *restrict x,
 	memset(dwt, 0, l->n_w * sizeof(float));
 	memset(db, 0, l->n_b * sizeof(float));
 	for (long s = lo; s < hi; s++) {
-		add_border(l, x + s * in_len, pad);
+		add_border(l, x + s * in_len, pad, s == lo);
 		if (l->n_b > 0)
 			add_rows(dy + (size_t)s * OH * OW * F, OH * OW, F, db);
 		if (dx != NULL)
