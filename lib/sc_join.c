@@ -59,6 +59,93 @@ pass_both_range(const float *restrict dy, const float *restrict y,
 	}
 }
 
+/*
+ * An addition that does its zero-padding shortcut (cut set): source 1 is
+ * the shortcut's input, of shape cut_in, whose every stride-th pixel
+ * gives channels pad_lo .. pad_lo + cut_in.c - 1; the other channels add
+ * 0, as the shortcut's zeros did, so that the results are the same bit
+ * for bit.  Samples lo..hi.
+ */
+SC_HOT static void
+cut_add_range(const struct sc_layer *l, const float *restrict a,
+    const float *restrict x, float *restrict y, long lo, long hi)
+{
+	int H = l->cut_in.h, W = l->cut_in.w, C = l->cut_in.c;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, st = l->stride;
+	int c0 = l->pad_lo, c1 = l->pad_lo + C, relu = l->relu;
+
+	for (long i = lo; i < hi; i++)
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				size_t at = (((size_t)i * OH + oh) * OW + ow) *
+				    F;
+				const float *src = x + (((size_t)i * H +
+				    (size_t)oh * st) * W + (size_t)ow * st) * C;
+				const float *ap = a + at;
+				float *out = y + at;
+
+				for (int f = 0; f < c0; f++)
+					out[f] = ap[f] + 0.0f;
+				for (int c = 0; c < C; c++)
+					out[c0 + c] = ap[c0 + c] + src[c];
+				for (int f = c1; f < F; f++)
+					out[f] = ap[f] + 0.0f;
+				if (relu)
+					for (int f = 0; f < F; f++)
+						out[f] = out[f] > 0.0f ?
+						    out[f] : 0.0f;
+			}
+}
+
+/* Its gradient into the shortcut's input, samples lo..hi: a kept pixel
+ * takes its channels of g (the gradient, masked by y > 0 with the ReLU),
+ * set or added; with add unset, every other pixel is set to 0. */
+SC_HOT static void
+cut_grad_range(const struct sc_layer *l, const float *restrict dy,
+    const float *restrict y, int add, float *restrict dx, long lo,
+    long hi)
+{
+	int H = l->cut_in.h, W = l->cut_in.w, C = l->cut_in.c;
+	int OW = l->out.w, F = l->out.c, st = l->stride, relu = l->relu;
+
+	for (long i = lo; i < hi; i++)
+		for (int h = 0, oh = 0; h < H; h++) {
+			float *d = dx + ((size_t)i * H + h) * W * C;
+			size_t at = (((size_t)i * l->out.h + oh) * OW) * F +
+			    l->pad_lo;
+
+			if (h % st != 0) {
+				if (!add)
+					memset(d, 0, (size_t)W * C *
+					    sizeof(float));
+				if (h % st == st - 1)
+					oh++;
+				continue;
+			}
+			if (st == 1)
+				oh++;
+			for (int w = 0; w < W; w += st, at += F) {
+				const float *g = dy + at, *v = y + at;
+				float *dp = d + (size_t)w * C;
+				int skip = W - w - 1 < st - 1 ? W - w - 1 :
+				    st - 1;
+
+				if (add)
+					for (int c = 0; c < C; c++)
+						dp[c] += !relu || v[c] > 0.0f ?
+						    g[c] : 0.0f;
+				else
+					for (int c = 0; c < C; c++)
+						dp[c] = !relu || v[c] > 0.0f ?
+						    g[c] : 0.0f;
+				/* The pixels between kept ones. */
+				if (!add)
+					memset(dp + C, 0, (size_t)skip * C *
+					    sizeof(float));
+			}
+		}
+}
+
 /* y = a + b, or max(0, a + b) with the next layer's ReLU folded in; the
  * gradient flows unchanged to both (where y > 0, with the ReLU). */
 static void
@@ -68,6 +155,16 @@ add_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)train;
+	if (l->cut) {
+		#pragma omp parallel num_threads(sc_threads())
+		{
+			long lo, hi;
+
+			sc_share(n, &lo, &hi);
+			cut_add_range(l, x[0], x[1], y, lo, hi);
+		}
+		return;
+	}
 	#pragma omp parallel num_threads(sc_threads())
 	{
 		long lo, hi;
@@ -87,6 +184,21 @@ add_backward(struct sc_layer *l, const float *const *x, const float *y,
 	long len = (long)n * (long)sc_shape_size(l->out);
 
 	(void)x;
+	if (l->cut) {
+		#pragma omp parallel num_threads(sc_threads())
+		{
+			long per = (long)sc_shape_size(l->out), lo, hi;
+
+			sc_share(n, &lo, &hi);
+			if (dx[0] != NULL)
+				pass_range(dy, y, l->relu, l->dx_add[0], dx[0],
+				    lo * per, hi * per);
+			if (dx[1] != NULL)
+				cut_grad_range(l, dy, y, l->dx_add[1], dx[1],
+				    lo, hi);
+		}
+		return;
+	}
 	#pragma omp parallel num_threads(sc_threads())
 	{
 		long lo, hi;
@@ -116,6 +228,7 @@ static const struct sc_layer_ops add_ops = {
 	.backward = add_backward,
 	.adds_dx = always,
 	.takes_relu = 1,
+	.takes_cut = 1,
 };
 
 int

@@ -527,9 +527,60 @@ fold_relus(struct sc_model *m)
 		for (int j = i + 2; j < m->n_layers; j++)
 			for (int k = 0; k < m->layers[j].n_src; k++)
 				others += m->layers[j].src[k] == i;
-		if (others == 0)
+		if (others == 0) {
 			l->relu = r->fused = 1;
+			r->done_by = i;
+		}
 	}
+}
+
+/* How many layers read layer i's output. */
+static int
+readers(const struct sc_model *m, int i)
+{
+	int n = 0;
+
+	for (int j = 0; j < m->n_layers; j++)
+		for (int k = 0; k < m->layers[j].n_src; k++)
+			n += m->layers[j].src[k] == i;
+	return n;
+}
+
+/* A zero-padding shortcut that only a residual addition reads, as its
+ * source 1, is done by the addition (see cut in sc_nn.h). */
+static void
+fold_cuts(struct sc_model *m)
+{
+	for (int i = 0; i < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i], *p;
+
+		if (!l->ops->takes_cut || l->n_src != 2 || l->src[1] < 0)
+			continue;
+		p = &m->layers[l->src[1]];
+		if (strcmp(p->ops->kind, "padcut") != 0 ||
+		    readers(m, l->src[1]) != 1)
+			continue;
+		l->cut = 1;
+		l->cut_in = p->in[0];
+		l->stride = p->stride;
+		l->pad_lo = p->pad_lo;
+		p->fused = 1;
+		p->done_by = i;
+	}
+}
+
+/* The layer whose output source k of l reads, and that output's values
+ * per sample: through a folded shortcut, the shortcut's input. */
+static int
+source(const struct sc_model *m, const struct sc_layer *l, int k)
+{
+	return k == 1 && l->cut ? m->layers[l->src[1]].src[0] : l->src[k];
+}
+
+static size_t
+source_size(const struct sc_layer *l, int k)
+{
+	return sc_shape_size(k == 1 && l->cut ? l->cut_in : l->in[k]);
 }
 
 static int
@@ -538,6 +589,7 @@ allocate(struct sc_model *m)
 	size_t widest = 0, work = 0, priv = 0;
 
 	fold_relus(m);
+	fold_cuts(m);
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
@@ -553,8 +605,12 @@ allocate(struct sc_model *m)
 			work = l->ops->work_size(l, m->max_batch);
 		widest = out > widest ? out : widest;
 		if (l->fused) {
-			m->acts[i] = m->acts[i - 1];
-			m->grads[i] = m->grads[i - 1];
+			/* A folded ReLU shares the buffers of the layer
+			 * before; a folded shortcut needs none. */
+			m->acts[i] = l->done_by < i ? m->acts[l->done_by] :
+			    NULL;
+			m->grads[i] = l->done_by < i ? m->grads[l->done_by] :
+			    NULL;
 		} else if ((m->acts[i] = alloc_floats(out)) == NULL ||
 		    (m->grads[i] = alloc_floats(out)) == NULL)
 			return -1;
@@ -726,7 +782,7 @@ sc_model_print_profile(const struct sc_model *m, void *stream)
 		if (l->fused) {
 			fprintf(f, "%5d  %-10s %4d,%4d,%4d %21s  (done by "
 			    "layer %d)\n", i, l->ops->kind, l->out.c, l->out.h,
-			    l->out.w, "", i - 1);
+			    l->out.w, "", l->done_by);
 			continue;
 		}
 		fprintf(f, "%5d  %-10s %4d,%4d,%4d %10.3f %10.3f %5.1f%%",
@@ -762,7 +818,7 @@ sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 		if (l->fused)
 			continue;
 		if (l->n_src == 2)
-			in[1] = act(m, x, l->src[1]);
+			in[1] = act(m, x, source(m, l, 1));
 		l->ops->forward(l, in, m->acts[i], n, train);
 		if (m->profile)
 			m->fwd_seconds[i] += sc_seconds() - t0;
@@ -814,7 +870,7 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		if (l->fused)
 			continue;
 		for (int k = 0; k < l->n_src; k++) {
-			int s = l->src[k];
+			int s = source(m, l, k);
 
 			if (k == 1)
 				in[1] = act(m, x, s);
@@ -834,9 +890,9 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		l->ops->backward(l, in, m->acts[i], m->grads[i], dx, n);
 		for (int k = 0; k < l->n_src; k++)
 			if (add[k])
-				add_gradient(m->grads[l->src[k]], m->spare +
-				    k * m->n_spare, (long)n *
-				    (long)sc_shape_size(l->in[k]));
+				add_gradient(m->grads[source(m, l, k)],
+				    m->spare + k * m->n_spare, (long)n *
+				    (long)source_size(l, k));
 		if (m->profile)
 			m->bwd_seconds[i] += sc_seconds() - t0;
 		if (m->profile && i == 0)

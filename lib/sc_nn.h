@@ -58,8 +58,10 @@ struct sc_layer_ops {
 	size_t (*work_size)(const struct sc_layer *l, int max_batch);
 	/* Whether backward can add into dx (see dx_add); NULL for never. */
 	int (*adds_dx)(const struct sc_layer *l);
-	/* Whether the layer can take the ReLU after it (see relu). */
-	int takes_relu;
+	/* Whether the layer can take the ReLU after it (see relu), and
+	 * whether it can read its source 1 through the zero-padding
+	 * shortcut that source is (see cut). */
+	int takes_relu, takes_cut;
 };
 
 struct sc_layer {
@@ -87,7 +89,15 @@ struct sc_layer {
 	int train;		/* the mode of the last forward pass */
 	int relu;		/* the next layer's ReLU, done here */
 	int dx_add[2];		/* backward adds into dx[k] (see adds_dx) */
-	int fused;		/* done by the layer before: not run */
+	int fused;		/* done by another layer: not run */
+	int done_by;		/* which, when fused */
+	/* A residual addition whose source 1 is a zero-padding shortcut
+	 * that no other layer reads does the shortcut itself: it reads
+	 * the shortcut's input (shape cut_in; stride and pad_lo as the
+	 * shortcut's) and writes its gradient, and the shortcut is not
+	 * run.  This saves writing the padded copy and reading it back. */
+	int cut;
+	struct sc_shape cut_in;
 };
 
 /* What a network is made of, before it is built. */

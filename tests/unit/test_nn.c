@@ -734,6 +734,89 @@ test_add_relu_folded(void)
 	rig_free(&b);
 }
 
+/* An addition doing its zero-padding shortcut (cut) against the
+ * shortcut and the addition run apart, bit for bit: forward, both
+ * gradients, and adding into the shortcut input's gradient; on strides
+ * 1 to 3, odd sizes, with and without the folded ReLU. */
+static void
+test_add_cut(struct sc_rng *rng)
+{
+	static const struct { int c, h, w, f, s; } cases[] = {
+		{ 4, 6, 6, 8, 2 }, { 4, 7, 5, 8, 2 }, { 3, 5, 4, 7, 1 },
+		{ 2, 9, 9, 6, 3 },
+	};
+	enum { N = 3 };
+
+	for (size_t t = 0; t < sizeof(cases) / sizeof(*cases); t++)
+		for (int relu = 0; relu < 2; relu++) {
+			struct sc_shape in = { cases[t].c, cases[t].h,
+				cases[t].w };
+			struct sc_layer p, a, c;
+			size_t nx = N * sc_shape_size(in), ny;
+			float *b, *x, *r, *px, *ya, *yc, *dba, *dpx, *dxa;
+			float *dbc, *dxc, *keep;
+			const float *src[2];
+			float *dx[2];
+			int same = 1, summed = 1;
+
+			memset(&p, 0, sizeof(p));
+			memset(&a, 0, sizeof(a));
+			memset(&c, 0, sizeof(c));
+			CHECK(sc_padcut_setup(&p, in, cases[t].f,
+			    cases[t].s) == 0);
+			sc_add_setup(&a, p.out, p.out);
+			sc_add_setup(&c, p.out, p.out);
+			a.n_src = c.n_src = 2;
+			a.relu = c.relu = relu;
+			c.cut = 1, c.cut_in = in;
+			c.stride = p.stride, c.pad_lo = p.pad_lo;
+			ny = N * sc_shape_size(p.out);
+			b = zeros(ny), r = zeros(ny), px = zeros(ny);
+			ya = zeros(ny), yc = zeros(ny), dba = zeros(ny);
+			dpx = zeros(ny), dbc = zeros(ny);
+			x = zeros(nx), dxa = zeros(nx), dxc = zeros(nx);
+			keep = zeros(nx);
+			fill(rng, b, ny, 1.0);
+			fill(rng, r, ny, 1.0);
+			fill(rng, x, nx, 1.0);
+
+			src[0] = x;
+			p.ops->forward(&p, src, px, N, 1);
+			src[0] = b, src[1] = px;
+			a.ops->forward(&a, src, ya, N, 1);
+			dx[0] = dba, dx[1] = dpx;
+			a.ops->backward(&a, src, ya, r, dx, N);
+			src[0] = x;
+			dx[0] = dxa;
+			p.ops->backward(&p, src, px, dpx, dx, N);
+
+			src[0] = b, src[1] = x;
+			c.ops->forward(&c, src, yc, N, 1);
+			for (size_t i = 0; i < nx; i++)
+				dxc[i] = 7.0f;	/* every value written */
+			dx[0] = dbc, dx[1] = dxc;
+			c.ops->backward(&c, src, yc, r, dx, N);
+			for (size_t i = 0; i < ny; i++)
+				same &= ya[i] == yc[i] && dba[i] == dbc[i];
+			for (size_t i = 0; i < nx; i++)
+				same &= dxa[i] == dxc[i];
+
+			for (size_t i = 0; i < nx; i++)
+				dxc[i] = keep[i] = (float)(i % 5) - 2.0f;
+			c.dx_add[1] = 1;
+			c.ops->backward(&c, src, yc, r, dx, N);
+			for (size_t i = 0; i < nx; i++)
+				summed &= dxc[i] == keep[i] + dxa[i];
+			if (!CHECK(same && summed))
+				fprintf(stderr, "  cut case %zu, relu %d: "
+				    "same %d, summed %d\n", t, relu, same,
+				    summed);
+			free(b), free(r), free(px), free(ya), free(yc);
+			free(dba), free(dpx), free(dbc), free(x), free(dxa);
+			free(dxc), free(keep);
+		}
+}
+
 static void
 test_softmax_xent(struct sc_rng *rng)
 {
@@ -863,7 +946,7 @@ test_resnet_adding(struct sc_rng *rng)
 	float x[N * 64], d[N * K], *adding_grad;
 	uint8_t y[N] = { 0, 4, 9 };
 	double worst = 0.0, big = 0.0;
-	int folded = 0, adding = 0;
+	int folded = 0, adding = 0, cuts = 0;
 
 	CHECK(sc_model_spec_parse(&spec, "resnet8", NULL) == 0);
 	m = sc_model_create(&spec, in, K, N);
@@ -879,10 +962,13 @@ test_resnet_adding(struct sc_rng *rng)
 	for (int i = 0; i < m->n_layers; i++) {
 		folded += m->layers[i].fused;
 		adding += m->layers[i].dx_add[0];
+		cuts += m->layers[i].cut;
 	}
-	/* Four ReLUs in batch norms, three in additions; one Winograd
+	/* Four ReLUs in batch norms, three in additions, and the two
+	 * zero-padding shortcuts in their additions; one Winograd
 	 * convolution adds into a shortcut's gradient. */
-	CHECK(folded == 7);
+	CHECK(folded == 9);
+	CHECK(cuts == 2);
 	CHECK(adding == 1);
 
 	for (int i = 0; i < m->n_layers; i++) {
@@ -1037,6 +1123,7 @@ main(void)
 	test_maxpool_margin(&rng);
 	test_bn_relu_folded();
 	test_add_relu_folded();
+	test_add_cut(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
