@@ -97,53 +97,74 @@ cut_add_range(const struct sc_layer *l, const float *restrict a,
 			}
 }
 
-/* Its gradient into the shortcut's input, samples lo..hi: a kept pixel
- * takes its channels of g (the gradient, masked by y > 0 with the ReLU),
- * set or added; with add unset, every other pixel is set to 0. */
-SC_HOT static void
-cut_grad_range(const struct sc_layer *l, const float *restrict dy,
-    const float *restrict y, int add, float *restrict dx, long lo,
-    long hi)
+/* n values of the gradient g (dy where y > 0, or dy without the ReLU),
+ * set into d or added to it. */
+static inline __attribute__((always_inline)) void
+put_grad(float *restrict d, const float *restrict dy,
+    const float *restrict y, int n, const int relu, int add)
+{
+	if (add)
+		for (int c = 0; c < n; c++)
+			d[c] += !relu || y[c] > 0.0f ? dy[c] : 0.0f;
+	else
+		for (int c = 0; c < n; c++)
+			d[c] = !relu || y[c] > 0.0f ? dy[c] : 0.0f;
+}
+
+/*
+ * Both gradients of an addition doing its shortcut, samples lo..hi, in
+ * one pass over dy and y: each output pixel's gradient goes to dx0 whole
+ * (unless NULL) and its channels pad_lo.. to the kept input pixel in dx1
+ * (unless NULL), set or added as add0 and add1 say.  Setting dx1 sets
+ * the pixels between the kept ones to 0 first.
+ */
+static inline __attribute__((always_inline)) void
+cut_grads(const struct sc_layer *l, const float *restrict dy,
+    const float *restrict y, float *restrict dx0, float *restrict dx1,
+    int add0, int add1, long lo, long hi, const int relu)
 {
 	int H = l->cut_in.h, W = l->cut_in.w, C = l->cut_in.c;
-	int OW = l->out.w, F = l->out.c, st = l->stride, relu = l->relu;
+	int OH = l->out.h, OW = l->out.w, F = l->out.c, st = l->stride;
+	size_t in_len = (size_t)H * W * C;
 
-	for (long i = lo; i < hi; i++)
-		for (int h = 0, oh = 0; h < H; h++) {
-			float *d = dx + ((size_t)i * H + h) * W * C;
-			size_t at = (((size_t)i * l->out.h + oh) * OW) * F +
-			    l->pad_lo;
+	for (long i = lo; i < hi; i++) {
+		float *d1 = dx1 != NULL ? dx1 + (size_t)i * in_len : NULL;
 
-			if (h % st != 0) {
-				if (!add)
-					memset(d, 0, (size_t)W * C *
-					    sizeof(float));
-				if (h % st == st - 1)
-					oh++;
-				continue;
+		if (d1 != NULL && !add1 && st > 1)
+			for (int h = 0; h < H; h++)
+				for (int w = 0; w < W; w++)
+					if (h % st != 0 || w % st != 0)
+						for (int c = 0; c < C; c++)
+							d1[((size_t)h * W + w) *
+							    C + c] = 0.0f;
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++) {
+				size_t at = (((size_t)i * OH + oh) * OW + ow) *
+				    F;
+
+				if (dx0 != NULL)
+					put_grad(dx0 + at, dy + at, y + at, F,
+					    relu, add0);
+				if (d1 != NULL)
+					put_grad(d1 + ((size_t)oh * st * W +
+					    (size_t)ow * st) * C, dy + at +
+					    l->pad_lo, y + at + l->pad_lo, C,
+					    relu, add1);
 			}
-			if (st == 1)
-				oh++;
-			for (int w = 0; w < W; w += st, at += F) {
-				const float *g = dy + at, *v = y + at;
-				float *dp = d + (size_t)w * C;
-				int skip = W - w - 1 < st - 1 ? W - w - 1 :
-				    st - 1;
+	}
+}
 
-				if (add)
-					for (int c = 0; c < C; c++)
-						dp[c] += !relu || v[c] > 0.0f ?
-						    g[c] : 0.0f;
-				else
-					for (int c = 0; c < C; c++)
-						dp[c] = !relu || v[c] > 0.0f ?
-						    g[c] : 0.0f;
-				/* The pixels between kept ones. */
-				if (!add)
-					memset(dp + C, 0, (size_t)skip * C *
-					    sizeof(float));
-			}
-		}
+SC_HOT static void
+cut_grad_range(const struct sc_layer *l, const float *restrict dy,
+    const float *restrict y, float *restrict dx0, float *restrict dx1,
+    long lo, long hi)
+{
+	if (l->relu)
+		cut_grads(l, dy, y, dx0, dx1, l->dx_add[0], l->dx_add[1], lo,
+		    hi, 1);
+	else
+		cut_grads(l, dy, y, dx0, dx1, l->dx_add[0], l->dx_add[1], lo,
+		    hi, 0);
 }
 
 /* y = a + b, or max(0, a + b) with the next layer's ReLU folded in; the
@@ -187,15 +208,10 @@ add_backward(struct sc_layer *l, const float *const *x, const float *y,
 	if (l->cut) {
 		#pragma omp parallel num_threads(sc_threads())
 		{
-			long per = (long)sc_shape_size(l->out), lo, hi;
+			long lo, hi;
 
 			sc_share(n, &lo, &hi);
-			if (dx[0] != NULL)
-				pass_range(dy, y, l->relu, l->dx_add[0], dx[0],
-				    lo * per, hi * per);
-			if (dx[1] != NULL)
-				cut_grad_range(l, dy, y, l->dx_add[1], dx[1],
-				    lo, hi);
+			cut_grad_range(l, dy, y, dx[0], dx[1], lo, hi);
 		}
 		return;
 	}

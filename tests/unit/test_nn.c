@@ -803,10 +803,14 @@ test_add_cut(struct sc_rng *rng)
 
 			for (size_t i = 0; i < nx; i++)
 				dxc[i] = keep[i] = (float)(i % 5) - 2.0f;
-			c.dx_add[1] = 1;
+			for (size_t i = 0; i < ny; i++)
+				dbc[i] = (float)(i % 3);
+			c.dx_add[0] = c.dx_add[1] = 1;
 			c.ops->backward(&c, src, yc, r, dx, N);
 			for (size_t i = 0; i < nx; i++)
 				summed &= dxc[i] == keep[i] + dxa[i];
+			for (size_t i = 0; i < ny; i++)
+				summed &= dbc[i] == (float)(i % 3) + dba[i];
 			if (!CHECK(same && summed))
 				fprintf(stderr, "  cut case %zu, relu %d: "
 				    "same %d, summed %d\n", t, relu, same,
