@@ -446,6 +446,8 @@ summary_json(const cJSON *config, const struct sc_trainer *tr,
 	cJSON_AddNumberToObject(o, "test_loss", res->test_loss);
 	cJSON_AddNumberToObject(o, "test_acc", res->test_acc);
 	cJSON_AddNumberToObject(o, "samples_per_sec", res->samples_per_sec);
+	cJSON_AddNumberToObject(o, "steady_samples_per_sec",
+	    res->steady_samples_per_sec);
 	cJSON_AddNumberToObject(o, "wall_seconds", wall);
 	cJSON_AddNumberToObject(o, "updates", (double)res->updates);
 	cJSON_AddNumberToObject(o, "peak_rss_mb", res->peak_rss_mb);

@@ -443,8 +443,8 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
     const double *momentum, const struct sc_train_hooks *hooks,
     struct sc_train_result *res)
 {
-	double t_train = 0.0, t_epoch = 0.0;
-	long samples = 0;
+	double t_train = 0.0, t_epoch = 0.0, t_steady = 0.0;
+	long samples = 0, steady = 0, first = tr->update;
 	int log_every = tr->cfg.log_every > 0 ? tr->cfg.log_every : 1;
 	int rc = 0;
 
@@ -460,6 +460,10 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 		t_train += dt;
 		t_epoch += dt;
 		samples += st.n;
+		if (i - first >= SC_WARMUP) {
+			t_steady += dt;
+			steady += st.n;
+		}
 		if (!isfinite(st.loss)) {
 			rc = sc_fail("update %ld: training loss is %s at lr "
 			    "%g: the run diverged", i, isnan(st.loss) ?
@@ -490,6 +494,8 @@ sc_train_run(struct sc_trainer *tr, long n, const double *lr,
 	res->samples = samples;
 	res->train_seconds = t_train;
 	res->samples_per_sec = t_train > 0.0 ? samples / t_train : 0.0;
+	res->steady_samples_per_sec = t_steady > 0.0 ? steady / t_steady :
+	    0.0;
 	{
 		struct rusage ru;
 

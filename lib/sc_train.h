@@ -153,9 +153,14 @@ struct sc_train_hooks {
 	void *ctx;
 };
 
+#define SC_WARMUP 10
+
 struct sc_train_result {
 	double test_loss, test_acc;
 	double samples_per_sec;		/* training updates only */
+	/* The same after the first SC_WARMUP updates of this process,
+	 * which fault in its memory; 0 when it ran no more. */
+	double steady_samples_per_sec;
 	double train_seconds;
 	long updates;
 	long samples;

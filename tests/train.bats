@@ -79,7 +79,8 @@ make_schedule() {
 	rows=$(csv_rows sched.csv)
 	jq -e --argjson rows "$rows" '.updates == $rows and
 	    .test_acc >= 0 and .test_acc <= 1 and .test_loss > 0 and
-	    .samples_per_sec > 0 and .wall_seconds > 0 and
+	    .samples_per_sec > 0 and .steady_samples_per_sec > 0 and
+	    .wall_seconds > 0 and
 	    (.config | type) == "object"' summary.json
 	assert_header "$TRAIN_HEADER"
 }
