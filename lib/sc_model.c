@@ -510,9 +510,10 @@ place(struct sc_model *m)
 	}
 }
 
-/* A ReLU that reads a batch norm or a residual addition no other layer
- * reads is folded into it: that layer writes the ReLU's output and takes
- * its gradient, and the ReLU shares its buffers and is not run. */
+/* A ReLU that reads a dense layer, a batch norm or a residual addition
+ * no other layer reads is folded into it: that layer writes the ReLU's
+ * output and takes its gradient, and the ReLU shares its buffers and is
+ * not run. */
 static void
 fold_relus(struct sc_model *m)
 {

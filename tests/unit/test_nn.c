@@ -821,6 +821,73 @@ test_add_cut(struct sc_rng *rng)
 		}
 }
 
+/* A dense layer with the ReLU after it folded in against the two run
+ * apart, bit for bit, forward and backward. */
+static void
+test_dense_relu_folded(struct sc_rng *rng)
+{
+	enum { N = 5 };
+	struct sc_shape in = { 7, 2, 3 };
+	struct sc_layer apart, relu, folded;
+	size_t nx = N * sc_shape_size(in), ny = N * 9;
+	float *x = zeros(nx), *r = zeros(ny), *y1 = zeros(ny);
+	float *z = zeros(ny), *y2 = zeros(ny), *dz = zeros(ny);
+	float *dx1 = zeros(nx), *dx2 = zeros(nx);
+	const float *src[1];
+	float *dx[1];
+	int same = 1, positive = 0;
+
+	memset(&apart, 0, sizeof(apart));
+	memset(&folded, 0, sizeof(folded));
+	memset(&relu, 0, sizeof(relu));
+	sc_dense_setup(&apart, in, 9);
+	sc_dense_setup(&folded, in, 9);
+	sc_relu_setup(&relu, apart.out);
+	folded.relu = 1;
+	apart.w = zeros(apart.n_w), apart.b = zeros(apart.n_b);
+	apart.dw = zeros(apart.n_w), apart.db = zeros(apart.n_b);
+	folded.w = zeros(apart.n_w), folded.b = zeros(apart.n_b);
+	folded.dw = zeros(apart.n_w), folded.db = zeros(apart.n_b);
+	folded.work = zeros(folded.ops->work_size(&folded, N));
+	fill(rng, apart.w, apart.n_w, 0.5);
+	fill(rng, apart.b, apart.n_b, 0.5);
+	memcpy(folded.w, apart.w, apart.n_w * sizeof(float));
+	memcpy(folded.b, apart.b, apart.n_b * sizeof(float));
+	fill(rng, x, nx, 1.0);
+	fill(rng, r, ny, 1.0);
+
+	src[0] = x;
+	apart.ops->forward(&apart, src, y1, N, 1);
+	src[0] = y1;
+	relu.ops->forward(&relu, src, z, N, 1);
+	dx[0] = dz;
+	relu.ops->backward(&relu, src, z, r, dx, N);
+	src[0] = x;
+	dx[0] = dx1;
+	apart.ops->backward(&apart, src, y1, dz, dx, N);
+
+	folded.ops->forward(&folded, src, y2, N, 1);
+	dx[0] = dx2;
+	folded.ops->backward(&folded, src, y2, r, dx, N);
+	for (size_t i = 0; i < ny; i++) {
+		same &= z[i] == y2[i];
+		positive += y2[i] > 0.0f;
+	}
+	for (size_t i = 0; i < nx; i++)
+		same &= dx1[i] == dx2[i];
+	for (size_t i = 0; i < apart.n_w; i++)
+		same &= apart.dw[i] == folded.dw[i];
+	for (size_t i = 0; i < apart.n_b; i++)
+		same &= apart.db[i] == folded.db[i];
+	CHECK(same);
+	/* The ReLU cut some outputs and passed others. */
+	CHECK(positive > 0 && positive < (int)ny);
+	free(x), free(r), free(y1), free(z), free(y2), free(dz);
+	free(dx1), free(dx2), free(folded.work);
+	free(apart.w), free(apart.b), free(apart.dw), free(apart.db);
+	free(folded.w), free(folded.b), free(folded.dw), free(folded.db);
+}
+
 static void
 test_softmax_xent(struct sc_rng *rng)
 {
@@ -1128,6 +1195,7 @@ main(void)
 	test_bn_relu_folded();
 	test_add_relu_folded();
 	test_add_cut(&rng);
+	test_dense_relu_folded(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
