@@ -22,30 +22,11 @@ dense_init(struct sc_layer *l, struct sc_rng *rng)
 	memset(l->b, 0, l->n_b * sizeof(float));
 }
 
-/* With the next layer's ReLU folded in (relu set), the output is
- * max(0, x W^T + b), and the gradient arriving is the ReLU's, which
- * counts where that output is positive: the ReLU's passes and its
- * parallel regions are saved, with the same results bit for bit. */
-SC_HOT static void
-relu_rows(float *restrict y, long lo, long hi)
-{
-	for (long j = lo; j < hi; j++)
-		y[j] = y[j] > 0.0f ? y[j] : 0.0f;
-}
-
-SC_HOT static void
-mask_range(const float *restrict dy, const float *restrict y,
-    float *restrict g, long lo, long hi)
-{
-	for (long j = lo; j < hi; j++) {
-		float v = dy[j];	/* loaded always: vectorisable */
-
-		g[j] = y[j] > 0.0f ? v : 0.0f;
-	}
-}
-
-/* Samples lo..hi: y = x W^T + b, then the ReLU, while the rows are in
- * cache. */
+/* Samples lo..hi: y = x W^T + b.  With the next layer's ReLU folded in
+ * (relu set), the output is then max(0, y), taken while the rows are in
+ * cache, and the gradient arriving is the ReLU's, which counts where
+ * that output is positive: the ReLU's passes and its parallel regions
+ * are saved, with the same results bit for bit. */
 static void
 forward_rows(struct sc_layer *l, const float *x, float *y, long lo,
     long hi)
@@ -59,7 +40,7 @@ forward_rows(struct sc_layer *l, const float *x, float *y, long lo,
 	sc_sgemm(0, 1, (int)(hi - lo), n_out, n_in, 1.0f, x + lo * n_in,
 	    n_in, l->w, n_in, 1.0f, y + lo * n_out, n_out);
 	if (l->relu)
-		relu_rows(y, lo * n_out, hi * n_out);
+		sc_relu_range(y, y, lo * n_out, hi * n_out);
 }
 
 static void
@@ -96,7 +77,7 @@ dense_backward(struct sc_layer *l, const float *const *x, const float *y,
 			long lo, hi;
 
 			sc_share((long)n * n_out, &lo, &hi);
-			mask_range(dy, y, g, lo, hi);
+			sc_relu_grad_range(y, dy, g, lo, hi);
 		}
 		dy = g;
 	}

@@ -204,6 +204,13 @@ int sc_add_setup(struct sc_layer *l, struct sc_shape a, struct sc_shape b);
 int sc_padcut_setup(struct sc_layer *l, struct sc_shape in, int filters,
     int stride);
 
+/* out[j] = max(0, in[j]) for lo <= j < hi (in and out may be the same
+ * array), and d[j] = g[j] where y[j] > 0, else 0: the ReLU's passes, for
+ * the layers that do their ReLU themselves as well. */
+void sc_relu_range(const float *in, float *out, long lo, long hi);
+void sc_relu_grad_range(const float *y, const float *g, float *d, long lo,
+    long hi);
+
 /* The direct convolution the fast one is tested against: y[n, out]
  * from x[n, in] with l's weights, one output at a time. */
 void sc_conv_naive_forward(const struct sc_layer *l, const float *x,

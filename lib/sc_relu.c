@@ -2,16 +2,16 @@
 #include "sc_nn.h"
 #include "sc_simd.h"
 
-SC_HOT static void
-relu_range(const float *restrict in, float *restrict out, long lo, long hi)
+SC_HOT void
+sc_relu_range(const float *in, float *out, long lo, long hi)
 {
 	for (long j = lo; j < hi; j++)
 		out[j] = in[j] > 0.0f ? in[j] : 0.0f;
 }
 
 /* y > 0 exactly where x > 0, so the output serves as the mask. */
-SC_HOT static void
-relu_grad_range(const float *restrict y, const float *restrict g,
+SC_HOT void
+sc_relu_grad_range(const float *restrict y, const float *restrict g,
     float *restrict d, long lo, long hi)
 {
 	for (long j = lo; j < hi; j++) {
@@ -33,7 +33,7 @@ relu_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		long lo, hi;
 
 		sc_share(len, &lo, &hi);
-		relu_range(x[0], y, lo, hi);
+		sc_relu_range(x[0], y, lo, hi);
 	}
 }
 
@@ -51,7 +51,7 @@ relu_backward(struct sc_layer *l, const float *const *x, const float *y,
 		long lo, hi;
 
 		sc_share(len, &lo, &hi);
-		relu_grad_range(y, dy, dx[0], lo, hi);
+		sc_relu_grad_range(y, dy, dx[0], lo, hi);
 	}
 }
 
