@@ -888,6 +888,51 @@ test_dense_relu_folded(struct sc_rng *rng)
 	free(folded.w), free(folded.b), free(folded.dw), free(folded.db);
 }
 
+/* The dense layer's forward pass, which divides the batch between the
+ * threads itself, rounds as the product through sc_sgemm_par does, for
+ * batches below 16 rows a thread and above, on mlp's layer shapes, with
+ * two threads. */
+static void
+test_dense_as_sgemm_par(struct sc_rng *rng)
+{
+	static const int batches[] = { 4, 5, 40 }, shapes[][2] = {
+		{ 784, 512 }, { 512, 256 }, { 256, 10 },
+	};
+
+	sc_blas_init(2);
+	for (size_t t = 0; t < sizeof(batches) / sizeof(*batches); t++)
+		for (size_t k = 0; k < sizeof(shapes) / sizeof(*shapes); k++) {
+			int n = batches[t], n_in = shapes[k][0];
+			int n_out = shapes[k][1], same = 1;
+			struct sc_shape in = { n_in, 1, 1 };
+			struct sc_layer l;
+			float *x = zeros((size_t)n * n_in);
+			float *y = zeros((size_t)n * n_out);
+			float *ref = zeros((size_t)n * n_out);
+			const float *src[1] = { x };
+
+			memset(&l, 0, sizeof(l));
+			sc_dense_setup(&l, in, n_out);
+			l.w = zeros(l.n_w), l.b = zeros(l.n_b);
+			fill(rng, l.w, l.n_w, 0.5);
+			fill(rng, l.b, l.n_b, 0.5);
+			fill(rng, x, (size_t)n * n_in, 1.0);
+			l.ops->forward(&l, src, y, n, 1);
+			for (int r = 0; r < n; r++)
+				memcpy(ref + (size_t)r * n_out, l.b,
+				    n_out * sizeof(float));
+			sc_sgemm_par(0, 1, n, n_out, n_in, 1.0f, x, n_in, l.w,
+			    n_in, 1.0f, ref, n_out);
+			for (size_t i = 0; i < (size_t)n * n_out; i++)
+				same &= y[i] == ref[i];
+			if (!CHECK(same))
+				fprintf(stderr, "  dense %d -> %d, batch %d\n",
+				    n_in, n_out, n);
+			free(x), free(y), free(ref), free(l.w), free(l.b);
+		}
+	sc_blas_init(1);
+}
+
 static void
 test_softmax_xent(struct sc_rng *rng)
 {
@@ -1196,6 +1241,7 @@ main(void)
 	test_add_relu_folded();
 	test_add_cut(&rng);
 	test_dense_relu_folded(&rng);
+	test_dense_as_sgemm_par(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
