@@ -727,10 +727,11 @@ narrow_dw(const struct sc_layer *l, const float *restrict x,
  * A first layer on one input channel (grayscale images), 3x3, with a
  * multiple of 16 filters: each output value is 9 multiply-adds, so the
  * general direct loops spend most of their time on loop control and
- * reloading weights.  These hold the 9 taps' weights of a block of
- * MONO_W filters in registers while they sweep the whole sample, and
- * broadcast each input value into the sums of `pix` pixels; the weight
- * gradient keeps its 9 x MONO_W sums in registers the same way.
+ * reloading weights.  These hold the 9 taps' weights of a block of 16
+ * or 32 filters (mono_width) in registers while they sweep the whole
+ * sample, and broadcast each input value into the sums of several
+ * pixels; the weight gradient keeps its 9 x width sums in registers the
+ * same way.
  */
 #define MONO_TAPS 9
 #define MONO_PIX 8

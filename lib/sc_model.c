@@ -510,31 +510,6 @@ place(struct sc_model *m)
 	}
 }
 
-/* A ReLU that reads a dense layer, a batch norm or a residual addition
- * no other layer reads is folded into it: that layer writes the ReLU's
- * output and takes its gradient, and the ReLU shares its buffers and is
- * not run. */
-static void
-fold_relus(struct sc_model *m)
-{
-	for (int i = 0; i + 1 < m->n_layers; i++) {
-		struct sc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
-		int others = 0;
-
-		if (!l->ops->takes_relu ||
-		    strcmp(r->ops->kind, "relu") != 0 || r->n_src != 1 ||
-		    r->src[0] != i)
-			continue;
-		for (int j = i + 2; j < m->n_layers; j++)
-			for (int k = 0; k < m->layers[j].n_src; k++)
-				others += m->layers[j].src[k] == i;
-		if (others == 0) {
-			l->relu = r->fused = 1;
-			r->done_by = i;
-		}
-	}
-}
-
 /* How many layers read layer i's output. */
 static int
 readers(const struct sc_model *m, int i)
@@ -545,6 +520,25 @@ readers(const struct sc_model *m, int i)
 		for (int k = 0; k < m->layers[j].n_src; k++)
 			n += m->layers[j].src[k] == i;
 	return n;
+}
+
+/* A ReLU that reads a dense layer, a batch norm or a residual addition
+ * no other layer reads is folded into it: that layer writes the ReLU's
+ * output and takes its gradient, and the ReLU shares its buffers and is
+ * not run. */
+static void
+fold_relus(struct sc_model *m)
+{
+	for (int i = 0; i + 1 < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i], *r = &m->layers[i + 1];
+
+		if (!l->ops->takes_relu ||
+		    strcmp(r->ops->kind, "relu") != 0 || r->n_src != 1 ||
+		    r->src[0] != i || readers(m, i) != 1)
+			continue;
+		l->relu = r->fused = 1;
+		r->done_by = i;
+	}
 }
 
 /* A zero-padding shortcut that only a residual addition reads, as its
