@@ -105,33 +105,56 @@ sc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 }
 
 void
+sc_sgemm_piece(int trans_a, int m, int n, int part, int parts, long *r0,
+    long *r1, long *c0, long *c1)
+{
+	int rows_ok = m >= 16 * parts, cols_ok = n >= 16 * parts;
+
+	*r0 = 0, *r1 = m, *c0 = 0, *c1 = n;
+	if (parts == 1 || (!rows_ok && !cols_ok)) {
+		if (part != 0)
+			*r1 = 0;
+	} else if (rows_ok && (trans_a || !cols_ok))
+		sc_split(m, part, parts, r0, r1);
+	else
+		sc_split(n, part, parts, c0, c1);
+}
+
+void
+sc_sgemm_block(int trans_a, int trans_b, int k, float alpha, const float *a,
+    int lda, const float *b, int ldb, float beta, float *c, int ldc,
+    long r0, long r1, long c0, long c1)
+{
+	if (r1 <= r0 || c1 <= c0)
+		return;
+	/* Rows r0..r1 of C are rows of op(A), columns c0..c1 columns of
+	 * op(B). */
+	sc_sgemm(trans_a, trans_b, (int)(r1 - r0), (int)(c1 - c0), k, alpha,
+	    trans_a ? a + r0 : a + r0 * lda, lda,
+	    trans_b ? b + c0 * ldb : b + c0, ldb, beta, c + r0 * ldc + c0,
+	    ldc);
+}
+
+void
 sc_sgemm_par(int trans_a, int trans_b, int m, int n, int k, float alpha,
     const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc)
 {
-	int parts = n_threads_set, by_rows = m >= 16 * parts;
+	int parts = n_threads_set;
 
-	if (parts == 1 || (!by_rows && n < 16 * parts)) {
+	if (parts == 1 || (m < 16 * parts && n < 16 * parts)) {
 		sc_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
 		    beta, c, ldc);
 		return;
 	}
 	#pragma omp parallel num_threads(parts)
 	{
-		long lo, hi;
+		long r0, r1, c0, c1;
 
-		sc_split(by_rows ? m : n, omp_get_thread_num(), parts, &lo,
-		    &hi);
-		if (hi > lo && by_rows)
-			/* Rows lo..hi of C: rows of op(A). */
-			sc_sgemm(trans_a, trans_b, (int)(hi - lo), n, k, alpha,
-			    trans_a ? a + lo : a + lo * lda, lda, b, ldb,
-			    beta, c + lo * ldc, ldc);
-		else if (hi > lo)
-			/* Columns lo..hi of C: columns of op(B). */
-			sc_sgemm(trans_a, trans_b, m, (int)(hi - lo), k, alpha,
-			    a, lda, trans_b ? b + lo * ldb : b + lo, ldb,
-			    beta, c + lo, ldc);
+		sc_sgemm_piece(trans_a, m, n, omp_get_thread_num(), parts,
+		    &r0, &r1, &c0, &c1);
+		sc_sgemm_block(trans_a, trans_b, k, alpha, a, lda, b, ldb,
+		    beta, c, ldc, r0, r1, c0, c1);
 	}
 }
 

@@ -37,11 +37,29 @@ void sc_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
     const float *a, int lda, const float *b, int ldb, float beta,
     float *c, int ldc);
 
-/* The same product on every thread: the rows of C (or, when there are
- * too few, its columns) are divided between them. */
+/* The same product on every thread.  Each computes one block of C,
+ * rows [*r0, *r1) and columns [*c0, *c1), which sc_sgemm_piece gives;
+ * a caller that works on its block before or after (a bias, a ReLU)
+ * can call it inside its own parallel region and do the product with
+ * sc_sgemm_block. */
 void sc_sgemm_par(int trans_a, int trans_b, int m, int n, int k,
     float alpha, const float *a, int lda, const float *b, int ldb,
     float beta, float *c, int ldc);
+
+/* Thread `part` of `parts`' block of C[m,n] in sc_sgemm_par.  C is cut
+ * by columns where there are 16 a thread, since each thread then packs
+ * the smaller op(A) whole and only its share of op(B); when A is
+ * transposed (a weight gradient, where op(A)'s rows are the outputs)
+ * the rows are cut instead, which measured faster on such shapes.  A
+ * product too small to share is all thread 0's; the others get an
+ * empty block. */
+void sc_sgemm_piece(int trans_a, int m, int n, int part, int parts,
+    long *r0, long *r1, long *c0, long *c1);
+
+/* sc_sgemm on the block rows [r0, r1), columns [c0, c1) of C. */
+void sc_sgemm_block(int trans_a, int trans_b, int k, float alpha,
+    const float *a, int lda, const float *b, int ldb, float beta,
+    float *c, int ldc, long r0, long r1, long c0, long c1);
 
 /* The kernel family the backend runs ("SkylakeX", "Haswell", ...). */
 const char *sc_blas_core(void);

@@ -3,6 +3,7 @@
  * taken as one flat row.  W is stored with one row per output.
  */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "sc_blas.h"
@@ -22,27 +23,13 @@ dense_init(struct sc_layer *l, struct sc_rng *rng)
 	memset(l->b, 0, l->n_b * sizeof(float));
 }
 
-/* Samples lo..hi: y = x W^T + b.  With the next layer's ReLU folded in
- * (relu set), the output is then max(0, y), taken while the rows are in
- * cache, and the gradient arriving is the ReLU's, which counts where
- * that output is positive: the ReLU's passes and its parallel regions
- * are saved, with the same results bit for bit. */
-static void
-forward_rows(struct sc_layer *l, const float *x, float *y, long lo,
-    long hi)
-{
-	int n_in = (int)sc_shape_size(l->in[0]), n_out = (int)l->n_b;
-
-	if (hi <= lo)
-		return;
-	for (long r = lo; r < hi; r++)
-		memcpy(y + (size_t)r * n_out, l->b, n_out * sizeof(float));
-	sc_sgemm(0, 1, (int)(hi - lo), n_out, n_in, 1.0f, x + lo * n_in,
-	    n_in, l->w, n_in, 1.0f, y + lo * n_out, n_out);
-	if (l->relu)
-		sc_relu_range(y, y, lo * n_out, hi * n_out);
-}
-
+/* y = x W^T + b, block by block as sc_sgemm_par would share it out:
+ * each thread sets its block of y to the bias, adds the product, and,
+ * with the next layer's ReLU folded in (relu set), takes max(0, y)
+ * while the block is in cache.  The gradient arriving is then the
+ * ReLU's, which counts where that output is positive: the ReLU's
+ * passes and parallel regions are saved, with the same results bit for
+ * bit. */
 static void
 dense_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
@@ -51,26 +38,22 @@ dense_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int parts = sc_threads();
 
 	(void)train;
-	/* sc_sgemm_par divides a product by rows where there are 16 a
-	 * thread, as here; a smaller batch goes through it whole, so that
-	 * the BLAS sees the same shapes and rounds the same way whether or
-	 * not the ReLU is folded. */
-	if (n < 16 * parts) {
-		for (int r = 0; r < n; r++)
-			memcpy(y + (size_t)r * n_out, l->b,
-			    n_out * sizeof(float));
-		sc_sgemm_par(0, 1, n, n_out, n_in, 1.0f, x[0], n_in, l->w,
-		    n_in, 1.0f, y, n_out);
-		if (l->relu)
-			sc_relu_range(y, y, 0, (long)n * n_out);
-		return;
-	}
 	#pragma omp parallel num_threads(parts)
 	{
-		long lo, hi;
+		long r0, r1, c0, c1;
 
-		sc_share(n, &lo, &hi);
-		forward_rows(l, x[0], y, lo, hi);
+		sc_sgemm_piece(0, n, n_out, omp_get_thread_num(), parts, &r0,
+		    &r1, &c0, &c1);
+		if (c1 > c0)
+			for (long r = r0; r < r1; r++)
+				memcpy(y + r * n_out + c0, l->b + c0,
+				    (size_t)(c1 - c0) * sizeof(float));
+		sc_sgemm_block(0, 1, n_in, 1.0f, x[0], n_in, l->w, n_in, 1.0f,
+		    y, n_out, r0, r1, c0, c1);
+		if (l->relu && c1 > c0)
+			for (long r = r0; r < r1; r++)
+				sc_relu_range(y, y, r * n_out + c0,
+				    r * n_out + c1);
 	}
 }
 

@@ -888,10 +888,10 @@ test_dense_relu_folded(struct sc_rng *rng)
 	free(folded.w), free(folded.b), free(folded.dw), free(folded.db);
 }
 
-/* The dense layer's forward pass, which divides the batch between the
- * threads itself, rounds as the product through sc_sgemm_par does, for
- * batches below 16 rows a thread and above, on mlp's layer shapes, with
- * two threads. */
+/* The dense layer's forward pass, which shares out the product itself
+ * to set the bias and take the ReLU block by block, rounds as the
+ * product through sc_sgemm_par does, for batches below 16 rows a
+ * thread and above, on mlp's layer shapes, with two threads. */
 static void
 test_dense_as_sgemm_par(struct sc_rng *rng)
 {
@@ -929,6 +929,96 @@ test_dense_as_sgemm_par(struct sc_rng *rng)
 				fprintf(stderr, "  dense %d -> %d, batch %d\n",
 				    n_in, n_out, n);
 			free(x), free(y), free(ref), free(l.w), free(l.b);
+		}
+	sc_blas_init(1);
+}
+
+/* sc_sgemm_piece's blocks cover C once between the threads, cut as
+ * documented; and sc_sgemm_par, cut each way and whole, with and
+ * without transposes, gives the naive product. */
+static void
+test_sgemm_par(struct sc_rng *rng)
+{
+	static const int shapes[][3] = {
+		{ 128, 512, 40 }, { 40, 10, 33 }, { 20, 20, 7 },
+		{ 100, 20, 9 }, { 5, 300, 17 },
+	};
+
+	for (int parts = 1; parts <= 3; parts++)
+		for (int m = 1; m <= 70; m += 23)
+			for (int n = 1; n <= 70; n += 17)
+				for (int ta = 0; ta < 2; ta++) {
+					int *hit = calloc((size_t)m * n,
+					    sizeof(int)), once = 1, cut = 0;
+
+					for (int p = 0; p < parts; p++) {
+						long r0, r1, c0, c1;
+
+						sc_sgemm_piece(ta, m, n, p,
+						    parts, &r0, &r1, &c0, &c1);
+						cut |= (r1 - r0 < m && r1 > r0)
+						    << 0;
+						cut |= (c1 - c0 < n && c1 > c0)
+						    << 1;
+						for (long r = r0; r < r1; r++)
+							for (long c = c0;
+							    c < c1; c++)
+								hit[r * n + c]++;
+					}
+					for (int i = 0; i < m * n; i++)
+						once &= hit[i] == 1;
+					/* Shared only when a side has 16 a
+					 * thread: rows when A is
+					 * transposed or the columns are
+					 * too few, else columns. */
+					int rows_ok = m >= 16 * parts;
+					int cols_ok = n >= 16 * parts;
+					int want = parts == 1 ||
+					    (!rows_ok && !cols_ok) ? 0 :
+					    rows_ok && (ta || !cols_ok) ? 1 :
+					    2;
+					if (!CHECK(once && cut == want))
+						fprintf(stderr, "  piece m %d "
+						    "n %d ta %d parts %d\n",
+						    m, n, ta, parts);
+					free(hit);
+				}
+
+	sc_blas_init(2);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(*shapes); s++)
+		for (int t = 0; t < 4; t++) {
+			int m = shapes[s][0], n = shapes[s][1];
+			int k = shapes[s][2], ta = t & 1, tb = t >> 1;
+			int lda = ta ? m : k, ldb = tb ? k : n, bad = 0;
+			float *a = zeros((size_t)m * k);
+			float *b = zeros((size_t)k * n);
+			float *c = zeros((size_t)m * n);
+
+			fill(rng, a, (size_t)m * k, 1.0);
+			fill(rng, b, (size_t)k * n, 1.0);
+			fill(rng, c, (size_t)m * n, 1.0);
+			float *c0 = zeros((size_t)m * n);
+			memcpy(c0, c, (size_t)m * n * sizeof(float));
+			sc_sgemm_par(ta, tb, m, n, k, 0.5f, a, lda, b, ldb,
+			    2.0f, c, n);
+			for (int i = 0; i < m; i++)
+				for (int j = 0; j < n; j++) {
+					double sum = 2.0 * c0[i * n + j];
+
+					for (int q = 0; q < k; q++)
+						sum += 0.5 *
+						    (ta ? a[q * lda + i] :
+						    a[i * lda + q]) *
+						    (tb ? b[j * ldb + q] :
+						    b[q * ldb + j]);
+					bad += fabs(c[i * n + j] - sum) >
+					    1e-4 * (1.0 + fabs(sum));
+				}
+			if (!CHECK(bad == 0))
+				fprintf(stderr, "  sgemm_par %d x %d x %d, "
+				    "trans %d %d: %d off\n", m, n, k, ta, tb,
+				    bad);
+			free(a), free(b), free(c), free(c0);
 		}
 	sc_blas_init(1);
 }
@@ -1242,6 +1332,7 @@ main(void)
 	test_add_cut(&rng);
 	test_dense_relu_folded(&rng);
 	test_dense_as_sgemm_par(&rng);
+	test_sgemm_par(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
