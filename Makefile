@@ -9,7 +9,7 @@ MANDIR = $(PREFIX)/share/man
 CC ?= cc
 CFLAGS ?= -O2 -g
 # What the code needs, whatever CFLAGS the user gives.
-ALL_CFLAGS = -std=c11 -Wall -Wextra -D_DEFAULT_SOURCE -fopenmp \
+ALL_CFLAGS = -std=c11 -Wall -Wextra -Wno-psabi -D_DEFAULT_SOURCE -fopenmp \
     -fvect-cost-model=cheap -ffp-contract=fast -Ilib $(CFLAGS)
 ALL_LDFLAGS = -fopenmp $(LDFLAGS)
 LDLIBS = -lcsv -lcjson -lz -lm -ldl

@@ -131,10 +131,12 @@ sum_block(const float *restrict a, const float *restrict b,
 	const int sets = n <= 32 ? PAIRS : 1;
 	long r = r0;
 
+	#pragma GCC unroll 2
 	for (int k = 0; k < sets; k++)
 		for (int c = 0; c < n; c++)
 			s[k][c] = s2[k][c] = 0.0f;
 	for (; r + sets <= r1; r += sets)
+		#pragma GCC unroll 2
 		for (int k = 0; k < sets; k++)
 			sum_row(a + (r + k) * C, b ? b + (r + k) * C : NULL,
 			    mu, is, sc, sh, s[k], s2[k], n, kind);
@@ -144,10 +146,75 @@ sum_block(const float *restrict a, const float *restrict b,
 	for (int c = 0; c < n; c++) {
 		float t = s[0][c], t2 = s2[0][c];
 
+		#pragma GCC unroll 2
 		for (int k = 1; k < sets; k++)
 			t += s[k][c], t2 += s2[k][c];
 		p[c] += t;
 		p2[c] += t2;
+	}
+}
+
+/* sum_block on 16 V channels (V = 1 .. 4, a constant where this is
+ * inlined), with named vectors, which stay in registers; the sums are
+ * the same, in the same order. */
+static inline __attribute__((always_inline)) void
+vsum_block(const float *restrict a, const float *restrict b,
+    const float *restrict sc, const float *restrict sh,
+    const float *restrict mu, const float *restrict is, int C, long r0,
+    long r1, double *restrict p, double *restrict p2, const int V,
+    const int kind)
+{
+	const int sets = V <= 2 ? 2 : 1;
+	sc_vf s[2][4], s2[2][4], vsc[4], vsh[4], vmu[4], vis[4];
+	sc_vf zero = { 0.0f };
+	long r = r0;
+
+	#pragma GCC unroll 4
+	for (int v = 0; v < V; v++) {
+		vsc[v] = vsh[v] = vmu[v] = vis[v] = zero;
+		if (kind != SUM_SQUARES)
+			vmu[v] = sc_vload(mu + 16 * v),
+			vis[v] = sc_vload(is + 16 * v);
+		if (kind == SUM_MASKED)
+			vsc[v] = sc_vload(sc + 16 * v),
+			vsh[v] = sc_vload(sh + 16 * v);
+		s[0][v] = s2[0][v] = s[1][v] = s2[1][v] = zero;
+	}
+	for (; r < r1; r += sets)
+		#pragma GCC unroll 2
+		for (int k = 0; k < sets; k++) {
+			/* An odd last row goes into set 0 alone. */
+			if (k > 0 && r + k >= r1)
+				break;
+			#pragma GCC unroll 4
+			for (int v = 0; v < V; v++) {
+				sc_vf g = sc_vload(a + (r + k) * C + 16 * v);
+				sc_vf xb, u;
+
+				if (kind == SUM_SQUARES) {
+					s[k][v] += g;
+					s2[k][v] += g * g;
+					continue;
+				}
+				xb = sc_vload(b + (r + k) * C + 16 * v);
+				u = (xb - vmu[v]) * vis[v];
+				if (kind == SUM_MASKED)
+					g = sc_vpositive(xb * vsc[v] + vsh[v],
+					    g);
+				s[k][v] += g;
+				s2[k][v] += g * u;
+			}
+		}
+	#pragma GCC unroll 4
+	for (int v = 0; v < V; v++) {
+		float t[16], t2[16];
+
+		sc_vstore(t, sets == 2 ? s[0][v] + s[1][v] : s[0][v]);
+		sc_vstore(t2, sets == 2 ? s2[0][v] + s2[1][v] : s2[0][v]);
+		for (int c = 0; c < 16; c++) {
+			p[16 * v + c] += t[c];
+			p2[16 * v + c] += t2[c];
+		}
 	}
 }
 
@@ -160,17 +227,19 @@ sum_kind(const float *restrict a, const float *restrict b,
     const int kind)
 {
 	if (n == 64)
-		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 64, kind);
+		vsum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 4, kind);
+	else if (n == 48)
+		vsum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 3, kind);
 	else if (n == 32)
-		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 32, kind);
+		vsum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 2, kind);
 	else if (n == 16)
-		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 16, kind);
+		vsum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, 1, kind);
 	else
 		sum_block(a, b, sc, sh, mu, is, C, r0, r1, p, p2, n, kind);
 }
 
-/* Rows lo..hi of sum a[r, c] and sum a[r, c] * u[r, c] into p[c] and
- * p[C + c], where u = (b - mean) * invstd, or u = a when b is NULL.
+/* Rows lo..hi of sum a[r, c] and sum a[r, c] * u[r, c] added into p[c]
+ * and p[C + c], where u = (b - mean) * invstd, or u = a when b is NULL.
  * Where scale is not NULL, a counts only where b * scale + shift > 0
  * (the gradient through the folded ReLU, which passed those values). */
 SC_HOT static void
@@ -179,7 +248,6 @@ sums_range(const float *restrict a, const float *restrict b,
     const float *restrict mean, const float *restrict invstd, int C,
     long lo, long hi, double *restrict p)
 {
-	memset(p, 0, 2 * (size_t)C * sizeof(double));
 	for (long r0 = lo; r0 < hi; r0 += SUM_ROWS) {
 		long r1 = hi - r0 < SUM_ROWS ? hi : r0 + SUM_ROWS;
 
@@ -203,23 +271,33 @@ sums_range(const float *restrict a, const float *restrict b,
 	}
 }
 
-/* Each thread sums its share of the rows; the sums are then added in
- * thread order, so the result does not depend on timing. */
+/* Each thread sums its share of the rows into its partials. */
 static void
 channel_sums(struct sc_layer *l, const float *a, const float *b,
     const float *scale, const float *shift, const float *mean,
-    const float *invstd, size_t M, double *s1, double *s2)
+    const float *invstd, size_t M)
 {
-	int C = l->out.c, parts = sc_threads();
-
-	#pragma omp parallel num_threads(parts)
+	#pragma omp parallel num_threads(sc_threads())
 	{
 		long lo, hi;
 
+		double *p = partials(l, omp_get_thread_num());
+
 		sc_share((long)M, &lo, &hi);
-		sums_range(a, b, scale, shift, mean, invstd, C, lo, hi,
-		    partials(l, omp_get_thread_num()));
+		memset(p, 0, 2 * (size_t)l->out.c * sizeof(double));
+		sums_range(a, b, scale, shift, mean, invstd, l->out.c, lo, hi,
+		    p);
 	}
+}
+
+/* The threads' partial sums added in thread order, so that the result
+ * does not depend on timing, into the totals, which are returned. */
+static double *
+total_sums(struct sc_layer *l)
+{
+	int C = l->out.c, parts = sc_threads();
+	double *s1 = partials(l, parts), *s2 = s1 + C;
+
 	for (int c = 0; c < C; c++) {
 		s1[c] = s2[c] = 0.0;
 		for (int t = 0; t < parts; t++) {
@@ -227,72 +305,39 @@ channel_sums(struct sc_layer *l, const float *a, const float *b,
 			s2[c] += partials(l, t)[C + c];
 		}
 	}
+	return s1;
 }
 
-/* out = in * scale + shift, per channel, rows lo..hi; with relu, the
- * negative results become 0. */
-SC_HOT static void
-affine_range(const float *restrict in, const float *restrict scale,
-    const float *restrict shift, int relu, int C, long lo, long hi,
-    float *restrict out)
+double *
+sc_bn_partials(const struct sc_layer *l, int t)
 {
-	if (relu)
-		for (long r = lo; r < hi; r++)
-			for (int c = 0; c < C; c++) {
-				float v = affine(in[r * C + c], scale[c],
-				    shift[c]);
-
-				out[r * C + c] = v > 0.0f ? v : 0.0f;
-			}
-	else
-		for (long r = lo; r < hi; r++)
-			for (int c = 0; c < C; c++)
-				out[r * C + c] = affine(in[r * C + c],
-				    scale[c], shift[c]);
+	return partials(l, t);
 }
 
-/* out = p * g + q * x + k, per channel, rows lo..hi, where g is the
- * gradient, counted only where x * scale + shift > 0 when scale is not
- * NULL (the folded ReLU). */
-SC_HOT static void
-grad_range(const float *restrict g, const float *restrict scale,
-    const float *restrict shift, const float *restrict x,
-    const float *restrict p, const float *restrict q,
-    const float *restrict k, int C, long lo, long hi, float *restrict out)
+void
+sc_bn_sums(const struct sc_layer *l, const float *x, const float *dy,
+    long rows, double *sum)
 {
-	if (scale != NULL)
-		for (long r = lo; r < hi; r++)
-			for (int c = 0; c < C; c++) {
-				float g_rc = g[r * C + c];	/* loaded always */
-				float v = affine(x[r * C + c], scale[c],
-				    shift[c]) > 0.0f ? g_rc : 0.0f;
-
-				out[r * C + c] = p[c] * v + q[c] * x[r * C +
-				    c] + k[c];
-			}
+	if (dy == NULL)
+		sums_range(x, NULL, NULL, NULL, NULL, NULL, l->out.c, 0, rows,
+		    sum);
 	else
-		for (long r = lo; r < hi; r++)
-			for (int c = 0; c < C; c++)
-				out[r * C + c] = p[c] * g[r * C + c] +
-				    q[c] * x[r * C + c] + k[c];
+		sums_range(dy, x, l->relu ? row(l, ROW_SCALE) : NULL,
+		    row(l, ROW_SHIFT), row(l, ROW_MEAN), row(l, ROW_INVSTD),
+		    l->out.c, 0, rows, sum);
 }
 
-static void
-bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
-    int train)
+void
+sc_bn_normalise(struct sc_layer *l, size_t M, int train)
 {
 	int C = l->out.c;
-	size_t M = (size_t)n * l->out.h * l->out.w;
 	float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
 	float *scale = row(l, ROW_SCALE), *shift = row(l, ROW_SHIFT);
-	const float *in = x[0];
 
 	l->train = train;
 	if (train) {
-		double *sum = partials(l, sc_threads()), *sq = sum + C;
+		double *sum = total_sums(l), *sq = sum + C;
 
-		channel_sums(l, in, NULL, NULL, NULL, NULL, NULL, M, sum,
-		    sq);
 		for (int c = 0; c < C; c++) {
 			double mu = sum[c] / M;
 			double var = sq[c] / M - mu * mu;
@@ -316,84 +361,254 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 		scale[c] = invstd[c] * l->w[c];
 		shift[c] = l->b[c] - mean[c] * scale[c];
 	}
-	#pragma omp parallel num_threads(sc_threads())
-	{
-		long lo, hi;
-
-		sc_share((long)M, &lo, &hi);
-		affine_range(in, scale, shift, l->relu, C, lo, hi, y);
-	}
 }
 
 /* With xhat = (x - mean) * invstd:
  *   dbeta = sum dy,  dgamma = sum dy * xhat,
  *   dx = gamma * invstd / M * (M dy - dbeta - xhat * dgamma)
  * after a training pass, where mean and invstd depend on x; after a
- * scoring pass they are constants and dx = gamma * invstd * dy. */
+ * scoring pass they are constants and dx = gamma * invstd * dy.  In
+ * terms of x, dx = p * dy + q * x + r, with (after training)
+ * k = gamma * invstd, a = dbeta / M, b = dgamma / M,
+ *   p = k,  q = -k b invstd,  r = -k a + k b invstd mean. */
+void
+sc_bn_gradient(struct sc_layer *l, size_t M)
+{
+	int C = l->out.c;
+	const float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
+	float *p = row(l, ROW_A), *q = row(l, ROW_B), *rr = row(l, ROW_C);
+	double *dbeta = total_sums(l), *dgamma = dbeta + C;
+
+	for (int c = 0; c < C; c++) {
+		l->db[c] += (float)dbeta[c];
+		l->dw[c] += (float)dgamma[c];
+	}
+	for (int c = 0; c < C; c++) {
+		double k = (double)l->w[c] * invstd[c];
+		double a = dbeta[c] / (double)M, b = dgamma[c] / (double)M;
+
+		if (!l->train) {
+			p[c] = l->w[c] * invstd[c];
+			q[c] = rr[c] = 0.0f;
+			continue;
+		}
+		p[c] = (float)k;
+		q[c] = (float)(-k * b * invstd[c]);
+		rr[c] = (float)(-k * a + k * b * invstd[c] * mean[c]);
+	}
+}
+
+/* The per-channel values of a row of 16 V channels (V = 1 .. 4, a
+ * constant where this is inlined), loaded once for many rows. */
+struct vrow {
+	sc_vf v[5][4];
+};
+
+static inline __attribute__((always_inline)) void
+vrow_load(struct vrow *r, const float *const *rows, int n, const int V)
+{
+	sc_vf zero = { 0.0f };
+
+	#pragma GCC unroll 5
+	for (int i = 0; i < 5; i++)
+		#pragma GCC unroll 4
+		for (int v = 0; v < V; v++)
+			r->v[i][v] = i < n && rows[i] != NULL ?
+			    sc_vload(rows[i] + 16 * v) : zero;
+}
+
+/* affine_range's rows when C is 16 V. */
+static inline __attribute__((always_inline)) void
+vaffine_rows(const float *restrict in, const float *restrict scale,
+    const float *restrict shift, int relu, long lo, long hi,
+    float *restrict out, const int V)
+{
+	const float *rows[2] = { scale, shift };
+	struct vrow k;
+
+	vrow_load(&k, rows, 2, V);
+	for (long r = lo; r < hi; r++)
+		#pragma GCC unroll 4
+		for (int v = 0; v < V; v++) {
+			size_t at = (size_t)r * 16 * V + 16 * v;
+			sc_vf y = sc_vload(in + at) * k.v[0][v] + k.v[1][v];
+
+			sc_vstore(out + at, relu ? sc_vpositive(y, y) : y);
+		}
+}
+
+/* out = in * scale + shift, per channel, rows lo..hi; with relu, the
+ * negative results become 0. */
+SC_HOT static void
+affine_range(const float *restrict in, const float *restrict scale,
+    const float *restrict shift, int relu, int C, long lo, long hi,
+    float *restrict out)
+{
+	switch (C) {
+	case 16:
+		vaffine_rows(in, scale, shift, relu, lo, hi, out, 1);
+		return;
+	case 32:
+		vaffine_rows(in, scale, shift, relu, lo, hi, out, 2);
+		return;
+	case 48:
+		vaffine_rows(in, scale, shift, relu, lo, hi, out, 3);
+		return;
+	case 64:
+		vaffine_rows(in, scale, shift, relu, lo, hi, out, 4);
+		return;
+	}
+	if (relu)
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++) {
+				float v = affine(in[r * C + c], scale[c],
+				    shift[c]);
+
+				out[r * C + c] = v > 0.0f ? v : 0.0f;
+			}
+	else
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++)
+				out[r * C + c] = affine(in[r * C + c],
+				    scale[c], shift[c]);
+}
+
+/* grad_range's rows when C is 16 V. */
+static inline __attribute__((always_inline)) void
+vgrad_rows(const float *restrict g, const float *restrict scale,
+    const float *restrict shift, const float *restrict x,
+    const float *restrict p, const float *restrict q,
+    const float *restrict k, long lo, long hi, float *restrict out,
+    const int V)
+{
+	const float *rows[5] = { p, q, k, scale, shift };
+	struct vrow c;
+
+	vrow_load(&c, rows, 5, V);
+	for (long r = lo; r < hi; r++)
+		#pragma GCC unroll 4
+		for (int v = 0; v < V; v++) {
+			size_t at = (size_t)r * 16 * V + 16 * v;
+			sc_vf xv = sc_vload(x + at), gv = sc_vload(g + at);
+
+			if (scale != NULL)
+				gv = sc_vpositive(xv * c.v[3][v] + c.v[4][v],
+				    gv);
+			sc_vstore(out + at, c.v[0][v] * gv + c.v[1][v] * xv +
+			    c.v[2][v]);
+		}
+}
+
+/* out = p * g + q * x + k, per channel, rows lo..hi, where g is the
+ * gradient, counted only where x * scale + shift > 0 when scale is not
+ * NULL (the folded ReLU). */
+SC_HOT static void
+grad_range(const float *restrict g, const float *restrict scale,
+    const float *restrict shift, const float *restrict x,
+    const float *restrict p, const float *restrict q,
+    const float *restrict k, int C, long lo, long hi, float *restrict out)
+{
+	switch (C) {
+	case 16:
+		vgrad_rows(g, scale, shift, x, p, q, k, lo, hi, out, 1);
+		return;
+	case 32:
+		vgrad_rows(g, scale, shift, x, p, q, k, lo, hi, out, 2);
+		return;
+	case 48:
+		vgrad_rows(g, scale, shift, x, p, q, k, lo, hi, out, 3);
+		return;
+	case 64:
+		vgrad_rows(g, scale, shift, x, p, q, k, lo, hi, out, 4);
+		return;
+	}
+	if (scale != NULL)
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++) {
+				float g_rc = g[r * C + c];	/* loaded always */
+				float v = affine(x[r * C + c], scale[c],
+				    shift[c]) > 0.0f ? g_rc : 0.0f;
+
+				out[r * C + c] = p[c] * v + q[c] * x[r * C +
+				    c] + k[c];
+			}
+	else
+		for (long r = lo; r < hi; r++)
+			for (int c = 0; c < C; c++)
+				out[r * C + c] = p[c] * g[r * C + c] +
+				    q[c] * x[r * C + c] + k[c];
+}
+
+void
+sc_bn_affine(const struct sc_layer *l, const float **scale,
+    const float **shift)
+{
+	*scale = row(l, ROW_SCALE);
+	*shift = row(l, ROW_SHIFT);
+}
+
+void
+sc_bn_apply(const struct sc_layer *l, const float *x, float *y, long rows)
+{
+	affine_range(x, row(l, ROW_SCALE), row(l, ROW_SHIFT), l->relu,
+	    l->out.c, 0, rows, y);
+}
+
+void
+sc_bn_dx(const struct sc_layer *l, const float *dy, const float *x,
+    float *dx, long rows)
+{
+	grad_range(dy, l->relu ? row(l, ROW_SCALE) : NULL, row(l, ROW_SHIFT),
+	    x, row(l, ROW_A), row(l, ROW_B), row(l, ROW_C), l->out.c, 0, rows,
+	    dx);
+}
+
+static void
+bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
+    int train)
+{
+	size_t M = (size_t)n * l->out.h * l->out.w;
+	const float *scale = row(l, ROW_SCALE), *shift = row(l, ROW_SHIFT);
+
+	if (train)
+		channel_sums(l, x[0], NULL, NULL, NULL, NULL, NULL, M);
+	sc_bn_normalise(l, M, train);
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		long lo, hi;
+
+		sc_share((long)M, &lo, &hi);
+		affine_range(x[0], scale, shift, l->relu, l->out.c, lo, hi, y);
+	}
+}
+
+/* The formulas are sc_bn_gradient's. */
 static void
 bn_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
 {
-	int C = l->out.c;
 	size_t M = (size_t)n * l->out.h * l->out.w;
 	const float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
-	const float *in = x[0];
-	double *dbeta = partials(l, sc_threads()), *dgamma = dbeta + C;
-	float *out = dx[0];
 	/* With a ReLU folded in, dy is its gradient, which counts where
 	 * its input, the forward's x * scale + shift, was positive (where y
 	 * is; recomputing that reads memory once fewer than reading y). */
 	const float *scale = l->relu ? row(l, ROW_SCALE) : NULL;
 	const float *shift = row(l, ROW_SHIFT);
+	const float *p = row(l, ROW_A), *q = row(l, ROW_B);
+	const float *rr = row(l, ROW_C);
 
 	(void)y;
-	channel_sums(l, dy, in, scale, shift, mean, invstd, M, dbeta,
-	    dgamma);
-	for (int c = 0; c < C; c++) {
-		l->db[c] += (float)dbeta[c];
-		l->dw[c] += (float)dgamma[c];
-	}
-	if (out == NULL)
+	channel_sums(l, dy, x[0], scale, shift, mean, invstd, M);
+	sc_bn_gradient(l, M);
+	if (dx[0] == NULL)
 		return;
-	if (!l->train) {
-		float *k = row(l, ROW_A), *zero = row(l, ROW_B);
-
-		for (int c = 0; c < C; c++)
-			k[c] = l->w[c] * invstd[c];
-		memset(zero, 0, C * sizeof(float));
-		#pragma omp parallel num_threads(sc_threads())
-		{
-			long lo, hi;
-
-			sc_share((long)M, &lo, &hi);
-			grad_range(dy, scale, shift, in, k, zero, zero, C,
-			    lo, hi, out);
-		}
-		return;
-	}
-	/* dx = k * (dy - a - xhat * b) with k = gamma * invstd, a = dbeta / M
-	 * and b = dgamma / M; in terms of x: dx = p * dy + q * x + r. */
+	#pragma omp parallel num_threads(sc_threads())
 	{
-		float *p = row(l, ROW_A), *q = row(l, ROW_B);
-		float *rr = row(l, ROW_C);
+		long lo, hi;
 
-		for (int c = 0; c < C; c++) {
-			double k = (double)l->w[c] * invstd[c];
-			double a = dbeta[c] / (double)M, b = dgamma[c] /
-			    (double)M;
-
-			p[c] = (float)k;
-			q[c] = (float)(-k * b * invstd[c]);
-			rr[c] = (float)(-k * a + k * b * invstd[c] * mean[c]);
-		}
-		#pragma omp parallel num_threads(sc_threads())
-		{
-			long lo, hi;
-
-			sc_share((long)M, &lo, &hi);
-			grad_range(dy, scale, shift, in, p, q, rr, C, lo, hi,
-			    out);
-		}
+		sc_share((long)M, &lo, &hi);
+		grad_range(dy, scale, shift, x[0], p, q, rr, l->out.c, lo, hi,
+		    dx[0]);
 	}
 }
 

@@ -359,6 +359,9 @@ partial_offset(const struct sc_layer *l, int max_batch)
 
 	if (is_winograd(l))
 		return round16(sc_wino_thread(l, max_batch));
+	if (is_direct(l) && l->bn != NULL)
+		return round16(l->n_w) + round16(padded_len(l)) +
+		    2 * round16(out_pixels(l) * l->out.c);
 	if (is_direct(l))
 		return round16(l->n_w) + 2 * round16(padded_len(l));
 	if (is_narrow(l) && l->stride == 1)
@@ -749,14 +752,31 @@ mono_width(const struct sc_layer *l)
 	return l->out.c % 32 == 0 ? 32 : 16;
 }
 
+/*
+ * What mono_pixels does with the outputs z it holds in registers: store
+ * them; add z and z * z into norm's sums (a batch norm's statistics, see
+ * bn in sc_nn.h); or store the batch norm's z * scale + shift, with its
+ * ReLU when it has one folded.
+ */
+enum { PIX_STORE, PIX_SUMS, PIX_NORM };
+
+/* A block of filters' batch-norm map, and one sample's sums. */
+struct mono_norm {
+	float scale[32], shift[32];
+	float s[32], s2[32];
+	int relu;
+};
+
 /* pix output pixels of one row, filters f0 .. f0 + width - 1, from the
- * bordered sample at v (rows `row` apart, pixels `step` apart). */
+ * bordered sample at v (rows `row` apart, pixels `step` apart), done
+ * with as `how` says. */
 static inline __attribute__((always_inline)) void
 mono_pixels(const float *restrict v, size_t step, size_t row,
     const float wv[MONO_TAPS][32], const float bias[32],
-    float *restrict out, int F, const int width, const int pix)
+    float *restrict out, int F, struct mono_norm *restrict norm,
+    const int width, const int pix, const int how)
 {
-	float acc[MONO_PIX][32];
+	float acc[MONO_PIX][32], s[32], s2[32];
 
 	#pragma GCC unroll 8
 	for (int p = 0; p < pix; p++)
@@ -769,19 +789,44 @@ mono_pixels(const float *restrict v, size_t step, size_t row,
 			for (int f = 0; f < width; f++)
 				acc[p][f] += v[p * step + (size_t)(t / 3) *
 				    row + t % 3] * wv[t][f];
+	if (how == PIX_SUMS) {
+		/* Over the block's pixels first, then into norm's. */
+		for (int f = 0; f < width; f++)
+			s[f] = s2[f] = 0.0f;
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			for (int f = 0; f < width; f++) {
+				s[f] += acc[p][f];
+				s2[f] += acc[p][f] * acc[p][f];
+			}
+		for (int f = 0; f < width; f++) {
+			norm->s[f] += s[f];
+			norm->s2[f] += s2[f];
+		}
+		return;
+	}
 	#pragma GCC unroll 8
 	for (int p = 0; p < pix; p++)
-		for (int f = 0; f < width; f++)
-			out[(size_t)p * F + f] = acc[p][f];
+		for (int f = 0; f < width; f++) {
+			float y = acc[p][f];
+
+			if (how == PIX_NORM) {
+				y = y * norm->scale[f] + norm->shift[f];
+				if (norm->relu)
+					y = y > 0.0f ? y : 0.0f;
+			}
+			out[(size_t)p * F + f] = y;
+		}
 }
 
 /* One sample's outputs for filters f0 .. f0 + width - 1 (a constant
- * where this is inlined): whole blocks of pix pixels (8 for 16 filters,
- * 4 for 32, so that the sums fill 8 registers), then the rest of each
- * row in halving blocks. */
+ * where this is inlined), done with as `how` says: whole blocks of pix
+ * pixels (8 for 16 filters, 4 for 32, so that the sums fill 8
+ * registers), then the rest of each row in halving blocks. */
 static inline __attribute__((always_inline)) void
 mono_sample(const struct sc_layer *l, const float *restrict pad,
-    const float *restrict wt, int f0, float *restrict y, const int width)
+    const float *restrict wt, int f0, float *restrict y,
+    struct mono_norm *restrict norm, const int width, const int how)
 {
 	int OH = l->out.h, OW = l->out.w, F = l->out.c;
 	const int pix = width == 16 ? MONO_PIX : MONO_PIX / 2;
@@ -801,20 +846,21 @@ mono_sample(const struct sc_layer *l, const float *restrict pad,
 
 		for (; ow + pix <= OW; ow += pix)
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, width, pix);
+			    out + (size_t)ow * F, F, norm, width, pix, how);
 		if (ow + pix / 2 <= OW) {
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, width, pix / 2);
+			    out + (size_t)ow * F, F, norm, width, pix / 2,
+			    how);
 			ow += pix / 2;
 		}
 		if (pix == 8 && ow + 2 <= OW) {
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, width, 2);
+			    out + (size_t)ow * F, F, norm, width, 2, how);
 			ow += 2;
 		}
 		if (ow < OW)
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, width, 1);
+			    out + (size_t)ow * F, F, norm, width, 1, how);
 	}
 }
 
@@ -833,18 +879,20 @@ mono_forward(const struct sc_layer *l, const float *restrict x,
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
 			if (width == 32)
 				mono_sample(l, pad, wt, f0, y + s * out_len,
-				    32);
+				    NULL, 32, PIX_STORE);
 			else
 				mono_sample(l, pad, wt, f0, y + s * out_len,
-				    16);
+				    NULL, 16, PIX_STORE);
 	}
 }
 
 /* dWt[t, f0 + f] += the sum over one sample's pixels of tap t of the
- * pixel's patch times g[pixel, f0 + f]. */
+ * pixel's patch times g[pixel, f], with g at the block's first filter
+ * and its pixels gF apart. */
 static inline __attribute__((always_inline)) void
 mono_dw_sample(const struct sc_layer *l, const float *restrict pad,
-    const float *restrict g, int f0, float *restrict dwt, const int width)
+    const float *restrict g, size_t gF, int f0, float *restrict dwt,
+    const int width)
 {
 	int OH = l->out.h, OW = l->out.w, F = l->out.c;
 	size_t row = (size_t)l->in[0].w + 2 * l->pad;
@@ -855,7 +903,7 @@ mono_dw_sample(const struct sc_layer *l, const float *restrict pad,
 			acc[t][f] = 0.0f;
 	for (int oh = 0; oh < OH; oh++) {
 		const float *v = pad + (size_t)oh * l->stride * row;
-		const float *gv = g + (size_t)oh * OW * F + f0;
+		const float *gv = g + (size_t)oh * OW * gF;
 
 		for (int ow = 0; ow < OW; ow++) {
 			const float *a = v + (size_t)ow * l->stride;
@@ -864,7 +912,7 @@ mono_dw_sample(const struct sc_layer *l, const float *restrict pad,
 			for (int t = 0; t < MONO_TAPS; t++)
 				for (int f = 0; f < width; f++)
 					acc[t][f] += a[(size_t)(t / 3) * row +
-					    t % 3] * gv[(size_t)ow * F + f];
+					    t % 3] * gv[(size_t)ow * gF + f];
 		}
 	}
 	for (int t = 0; t < MONO_TAPS; t++)
@@ -881,7 +929,7 @@ mono_dw(const struct sc_layer *l, const float *restrict x,
 {
 	size_t in_len = sc_shape_size(l->in[0]);
 	size_t out_len = sc_shape_size(l->out);
-	int width = mono_width(l);
+	int F = l->out.c, width = mono_width(l);
 
 	memset(dwt, 0, l->n_w * sizeof(float));
 	memset(db, 0, l->n_b * sizeof(float));
@@ -890,12 +938,117 @@ mono_dw(const struct sc_layer *l, const float *restrict x,
 
 		add_border(l, x + s * in_len, pad, s == lo);
 		if (l->n_b > 0)
-			add_rows(g, (int)out_pixels(l), l->out.c, db);
-		for (int f0 = 0; f0 < l->out.c; f0 += width)
+			add_rows(g, (int)out_pixels(l), F, db);
+		for (int f0 = 0; f0 < F; f0 += width)
 			if (width == 32)
-				mono_dw_sample(l, pad, g, f0, dwt, 32);
+				mono_dw_sample(l, pad, g + f0, F, f0, dwt, 32);
 			else
-				mono_dw_sample(l, pad, g, f0, dwt, 16);
+				mono_dw_sample(l, pad, g + f0, F, f0, dwt, 16);
+	}
+}
+
+/* One sample's outputs z, every filter, into z (out_pixels x F). */
+static inline __attribute__((always_inline)) void
+mono_outputs(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, float *restrict z)
+{
+	int width = mono_width(l);
+
+	for (int f0 = 0; f0 < l->out.c; f0 += width)
+		if (width == 32)
+			mono_sample(l, pad, wt, f0, z, NULL, 32, PIX_STORE);
+		else
+			mono_sample(l, pad, wt, f0, z, NULL, 16, PIX_STORE);
+}
+
+/* One sample of a one-channel layer doing its batch norm: its outputs'
+ * sums added into sum (2 F doubles), or, with sum NULL, the batch norm's
+ * output written to y, which is otherwise not written. */
+static inline __attribute__((always_inline)) void
+mono_norm_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, float *restrict y, double *restrict sum)
+{
+	int F = l->out.c, width = mono_width(l);
+	const float *scale, *shift;
+	struct mono_norm norm;
+
+	sc_bn_affine(l->bn, &scale, &shift);
+	norm.relu = l->bn->relu;
+	for (int f0 = 0; f0 < F; f0 += width) {
+		for (int f = 0; f < width; f++) {
+			norm.scale[f] = scale[f0 + f];
+			norm.shift[f] = shift[f0 + f];
+			norm.s[f] = norm.s2[f] = 0.0f;
+		}
+		if (sum != NULL && width == 32)
+			mono_sample(l, pad, wt, f0, y, &norm, 32, PIX_SUMS);
+		else if (sum != NULL)
+			mono_sample(l, pad, wt, f0, y, &norm, 16, PIX_SUMS);
+		else if (width == 32)
+			mono_sample(l, pad, wt, f0, y, &norm, 32, PIX_NORM);
+		else
+			mono_sample(l, pad, wt, f0, y, &norm, 16, PIX_NORM);
+		for (int f = 0; sum != NULL && f < width; f++) {
+			sum[f0 + f] += norm.s[f];
+			sum[F + f0 + f] += norm.s2[f];
+		}
+	}
+}
+
+/*
+ * What a pass over samples lo..hi of a one-channel layer that does its
+ * batch norm does with each sample's outputs z, computed into z
+ * (out_pixels x F floats): MONO_STATS adds the sums of z and z * z into
+ * sum; MONO_NORM writes the batch norm's output into y; MONO_GSUMS adds
+ * the sums of the gradient dy and dy * xhat into sum; MONO_DZ writes dz
+ * into dz (as large as z) and adds the weight and bias gradients into
+ * dwt (Wt's layout) and db, zeroed here.  sum (2 F doubles) is zeroed
+ * here.  pad holds a bordered sample.
+ */
+enum { MONO_STATS, MONO_NORM, MONO_GSUMS, MONO_DZ };
+
+SC_HOT static void
+mono_bn_range(const struct sc_layer *l, const float *restrict x,
+    const float *restrict wt, const float *restrict dy, float *restrict y,
+    long lo, long hi, int mode, double *restrict sum, float *restrict z,
+    float *restrict dz, float *restrict dwt, float *restrict db,
+    float *restrict pad)
+{
+	size_t in_len = sc_shape_size(l->in[0]);
+	size_t out_len = sc_shape_size(l->out);
+	long P = (long)out_pixels(l);
+	int F = l->out.c, width = mono_width(l);
+
+	if (sum != NULL)
+		memset(sum, 0, 2 * (size_t)F * sizeof(double));
+	if (mode == MONO_DZ) {
+		memset(dwt, 0, l->n_w * sizeof(float));
+		memset(db, 0, l->n_b * sizeof(float));
+	}
+	for (long s = lo; s < hi; s++) {
+		add_border(l, x + s * in_len, pad, s == lo);
+		if (mode == MONO_STATS || mode == MONO_NORM) {
+			mono_norm_sample(l, pad, wt, y != NULL ? y + s * out_len :
+			    z, mode == MONO_STATS ? sum : NULL);
+			continue;
+		}
+		mono_outputs(l, pad, wt, z);
+		switch (mode) {
+		case MONO_GSUMS:
+			sc_bn_sums(l->bn, z, dy + s * out_len, P, sum);
+			break;
+		default:
+			sc_bn_dx(l->bn, dy + s * out_len, z, dz, P);
+			if (l->n_b > 0)
+				add_rows(dz, (int)P, F, db);
+			for (int f0 = 0; f0 < F; f0 += width)
+				if (width == 32)
+					mono_dw_sample(l, pad, dz + f0, F, f0,
+					    dwt, 32);
+				else
+					mono_dw_sample(l, pad, dz + f0, F, f0,
+					    dwt, 16);
+		}
 	}
 }
 
@@ -1003,6 +1156,132 @@ forward_range(struct sc_layer *l, const float *x, float *y, long lo, long hi,
 	}
 }
 
+/* Each thread (t of parts) adds every thread's share of one slice of
+ * the parameters' gradients, at offset in the threads' blocks, in thread
+ * order. */
+static void
+add_shares(struct sc_layer *l, int t, int parts, size_t offset)
+{
+	long lo, hi;
+
+	sc_split((long)(l->n_w + l->n_b), t, parts, &lo, &hi);
+	for (int u = 0; u < parts; u++) {
+		const float *part = thread_block(l, u) + offset;
+
+		for (long j = lo; j < hi; j++) {
+			if ((size_t)j < l->n_w)
+				l->dw[j] += part[j];
+			else
+				l->db[j - l->n_w] += part[j];
+		}
+	}
+}
+
+/* dWt in a thread's block, transposed into its share of dW. */
+static void
+share_from_wt(const struct sc_layer *l, float *block, size_t offset)
+{
+	size_t kkc = patch_len(l);
+
+	for (int f = 0; f < l->out.c; f++)
+		for (size_t j = 0; j < kkc; j++)
+			block[offset + (size_t)f * kkc + j] =
+			    block[j * l->out.c + f];
+}
+
+/*
+ * A one-channel layer doing its batch norm (see bn in sc_nn.h).  The
+ * forward pass computes the outputs twice, once for their sums and once
+ * to write them normalised; backward, twice more, for the gradient's
+ * sums and then for dz and the weight gradient.  Each time they cost 9
+ * multiply-adds apiece from a one-channel image in cache, where storing
+ * them and reading them back would move 4 bytes apiece through memory
+ * three times more.
+ */
+/* The parts of a thread's block a one-channel layer doing its batch
+ * norm uses: dWt, a bordered sample, a sample's outputs and their
+ * gradient (see partial_offset). */
+static void
+mono_bn_block(const struct sc_layer *l, int t, float **dwt, float **pad,
+    float **z, float **dz)
+{
+	*dwt = thread_block(l, t);
+	*pad = *dwt + round16(l->n_w);
+	*z = *pad + round16(padded_len(l));
+	*dz = *z + round16(out_pixels(l) * l->out.c);
+}
+
+static void
+mono_bn_forward(struct sc_layer *l, const float *x, float *y, int n,
+    int train)
+{
+	size_t M = (size_t)n * out_pixels(l);
+
+	transpose_weights(l, l->work);
+	if (train) {
+		#pragma omp parallel num_threads(sc_threads())
+		{
+			int t = omp_get_thread_num();
+			float *dwt, *pad, *z, *dz;
+			long lo, hi;
+
+			mono_bn_block(l, t, &dwt, &pad, &z, &dz);
+			sc_share(n, &lo, &hi);
+			mono_bn_range(l, x, l->work, NULL, NULL, lo, hi,
+			    MONO_STATS, sc_bn_partials(l->bn, t), z, NULL,
+			    NULL, NULL, pad);
+		}
+	}
+	sc_bn_normalise(l->bn, M, train);
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		float *dwt, *pad, *z, *dz;
+		long lo, hi;
+
+		mono_bn_block(l, omp_get_thread_num(), &dwt, &pad, &z, &dz);
+		sc_share(n, &lo, &hi);
+		mono_bn_range(l, x, l->work, NULL, y, lo, hi, MONO_NORM,
+		    NULL, z, NULL, NULL, NULL, pad);
+	}
+}
+
+static void
+mono_bn_backward(struct sc_layer *l, const float *x, const float *dy,
+    int n)
+{
+	size_t M = (size_t)n * out_pixels(l);
+	size_t offset = partial_offset(l, l->max_batch);
+	int parts = sc_threads();
+
+	transpose_weights(l, l->work);
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		float *dwt, *pad, *z, *dz;
+		long lo, hi;
+
+		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
+		sc_share(n, &lo, &hi);
+		mono_bn_range(l, x, l->work, dy, NULL, lo, hi, MONO_GSUMS,
+		    sc_bn_partials(l->bn, t), z, NULL, NULL, NULL, pad);
+	}
+	sc_bn_gradient(l->bn, M);
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		float *dwt, *pad, *z, *dz;
+		long lo, hi;
+
+		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
+		sc_share(n, &lo, &hi);
+		mono_bn_range(l, x, l->work, dy, NULL, lo, hi, MONO_DZ, NULL,
+		    z, dz, dwt, dwt + offset + l->n_w, pad);
+		share_from_wt(l, dwt, offset);
+		#pragma omp barrier
+		add_shares(l, t, parts, offset);
+	}
+}
+
 static void
 conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
@@ -1011,7 +1290,10 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int direct = is_direct_forward(l), wino = is_winograd(l);
 	int mono = is_mono(l);
 
-	(void)train;
+	if (l->bn != NULL) {
+		mono_bn_forward(l, x[0], y, n, train);
+		return;
+	}
 	if (direct)
 		transpose_weights(l, l->work);
 	#pragma omp parallel num_threads(parts)
@@ -1121,13 +1403,16 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 {
 	int parts = sc_threads(), chunk = chunk_samples(l, l->max_batch);
 	size_t offset = partial_offset(l, l->max_batch);
-	size_t n_par = l->n_w + l->n_b, kkc = patch_len(l);
 	int direct = is_direct(l), wino = is_winograd(l), F = l->out.c;
 	int trans = is_transposed_dx(l) && dx[0] != NULL;
 	struct sc_layer tl = transposed(l);
 	float *wt2 = l->work + round16(l->n_w);
 
 	(void)y;
+	if (l->bn != NULL) {
+		mono_bn_backward(l, x[0], dy, n);
+		return;
+	}
 	if (direct)
 		transpose_weights(l, l->work);
 	if (trans)
@@ -1166,19 +1451,13 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 				    lo, hi, block, block + offset + l->n_w,
 				    block + round16(l->n_w), block +
 				    round16(l->n_w) + round16(padded_len(l)));
-			for (int f = 0; f < F; f++)
-				for (size_t j = 0; j < kkc; j++)
-					block[offset + (size_t)f * kkc + j] =
-					    block[j * F + f];
+			share_from_wt(l, block, offset);
 		} else if (is_narrow(l)) {
 			float *pad = block + round16(l->n_w);
 
 			narrow_dw(l, x[0], dy, lo, hi, block,
 			    block + offset + l->n_w, pad);
-			for (int f = 0; f < F; f++)
-				for (size_t j = 0; j < kkc; j++)
-					block[offset + (size_t)f * kkc + j] =
-					    block[j * F + f];
+			share_from_wt(l, block, offset);
 			if (trans)
 				direct_forward(&tl, dy, wt2, dx[0], lo, hi,
 				    pad + round16(padded_len(l)));
@@ -1193,20 +1472,15 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 				    block);
 		}
 		#pragma omp barrier
-		/* Each thread adds every thread's share of one slice of
-		 * the parameters, in thread order. */
-		sc_split((long)n_par, t, parts, &lo, &hi);
-		for (int u = 0; u < parts; u++) {
-			const float *part = thread_block(l, u) + offset;
-
-			for (long j = lo; j < hi; j++) {
-				if ((size_t)j < l->n_w)
-					l->dw[j] += part[j];
-				else
-					l->db[j - l->n_w] += part[j];
-			}
-		}
+		add_shares(l, t, parts, offset);
 	}
+}
+
+/* The batch norm reading a one-channel layer of 3x3 filters. */
+static int
+conv_takes_bn(const struct sc_layer *l)
+{
+	return is_mono(l) && is_direct(l);
 }
 
 static const struct sc_layer_ops conv_ops = {
@@ -1216,6 +1490,7 @@ static const struct sc_layer_ops conv_ops = {
 	.backward = conv_backward,
 	.work_size = conv_work_size,
 	.adds_dx = conv_adds_dx,
+	.takes_bn = conv_takes_bn,
 };
 
 int

@@ -564,6 +564,26 @@ fold_cuts(struct sc_model *m)
 	}
 }
 
+/* A batch norm that is the only reader of a layer able to do it, which
+ * reads the network's input, is done by that layer (see bn in sc_nn.h);
+ * the batch norm's folded ReLU goes with it. */
+static void
+fold_bns(struct sc_model *m)
+{
+	for (int i = 0; i + 1 < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i], *b = &m->layers[i + 1];
+
+		if (l->ops->takes_bn == NULL || !l->ops->takes_bn(l) ||
+		    l->src[0] != SC_INPUT ||
+		    strcmp(b->ops->kind, "batchnorm") != 0 ||
+		    b->n_src != 1 || b->src[0] != i || readers(m, i) != 1)
+			continue;
+		l->bn = b;
+		b->fused = 1;
+		b->done_by = i;
+	}
+}
+
 /* The layer whose output source k of l reads, and that output's values
  * per sample: through a folded shortcut, the shortcut's input. */
 static int
@@ -585,6 +605,7 @@ allocate(struct sc_model *m)
 
 	fold_relus(m);
 	fold_cuts(m);
+	fold_bns(m);
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
@@ -600,8 +621,9 @@ allocate(struct sc_model *m)
 			work = l->ops->work_size(l, m->max_batch);
 		widest = out > widest ? out : widest;
 		if (l->fused) {
-			/* A folded ReLU shares the buffers of the layer
-			 * before; a folded shortcut needs none. */
+			/* A folded ReLU or batch norm shares the buffers
+			 * of the layer before; a folded shortcut needs
+			 * none. */
 			m->acts[i] = l->done_by < i ? m->acts[l->done_by] :
 			    NULL;
 			m->grads[i] = l->done_by < i ? m->grads[l->done_by] :

@@ -62,6 +62,9 @@ struct sc_layer_ops {
 	 * whether it can read its source 1 through the zero-padding
 	 * shortcut that source is (see cut). */
 	int takes_relu, takes_cut;
+	/* Whether it can do the batch norm that reads it (see bn); NULL
+	 * for never. */
+	int (*takes_bn)(const struct sc_layer *l);
 };
 
 struct sc_layer {
@@ -98,6 +101,14 @@ struct sc_layer {
 	 * run.  This saves writing the padded copy and reading it back. */
 	int cut;
 	struct sc_shape cut_in;
+	/* A one-channel convolution whose only reader is a batch norm,
+	 * and which reads the network's input, does that batch norm (and
+	 * its folded ReLU) itself: its forward writes the batch norm's
+	 * output, recomputing its own outputs in registers rather than
+	 * storing them and reading them back; its backward takes the
+	 * gradient of that output.  bn points to the batch norm, which
+	 * is not run. */
+	struct sc_layer *bn;
 };
 
 /* What a network is made of, before it is built. */
@@ -210,6 +221,32 @@ int sc_padcut_setup(struct sc_layer *l, struct sc_shape in, int filters,
 void sc_relu_range(const float *in, float *out, long lo, long hi);
 void sc_relu_grad_range(const float *y, const float *g, float *d, long lo,
     long hi);
+
+/* A batch norm done by the layer before it (see bn in struct sc_layer).
+ * That layer sums, each thread t into sc_bn_partials(bn, t) (2 C
+ * doubles, zeroed by it), the values x the batch norm would read and
+ * their squares, with sc_bn_sums (dy NULL) on its rows of x;
+ * sc_bn_normalise then sets mean, invstd and the affine map, from those
+ * sums when train is set and from the running statistics otherwise
+ * (updating them, as a training pass does): y = x * scale + shift, then
+ * the ReLU when folded, which sc_bn_apply applies, or the layer itself
+ * with the rows sc_bn_affine gives.  Backward, the layer sums, with
+ * sc_bn_sums, the gradient dy (counted only where the ReLU passed, with
+ * one folded) and dy * xhat, with xhat = (x - mean) * invstd;
+ * sc_bn_gradient adds the batch norm's parameter gradients and sets the
+ * map sc_bn_dx applies to get dx.  M is the number of values per
+ * channel in the batch; rows, the number of rows of C values given. */
+double *sc_bn_partials(const struct sc_layer *bn, int t);
+void sc_bn_sums(const struct sc_layer *bn, const float *x, const float *dy,
+    long rows, double *sum);
+void sc_bn_normalise(struct sc_layer *bn, size_t M, int train);
+void sc_bn_apply(const struct sc_layer *bn, const float *x, float *y,
+    long rows);
+void sc_bn_affine(const struct sc_layer *bn, const float **scale,
+    const float **shift);
+void sc_bn_gradient(struct sc_layer *bn, size_t M);
+void sc_bn_dx(const struct sc_layer *bn, const float *dy, const float *x,
+    float *dx, long rows);
 
 /* The direct convolution the fast one is tested against: y[n, out]
  * from x[n, in] with l's weights, one output at a time. */

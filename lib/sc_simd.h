@@ -22,6 +22,7 @@
 #define SC_SIMD_H
 
 #include <omp.h>
+#include <string.h>
 
 #include "sc_blas.h"
 
@@ -32,6 +33,42 @@
 #else
 #define SC_HOT
 #endif
+
+/*
+ * Sixteen floats, for the kernels that name their vectors rather than
+ * leave the loops to the vectoriser (which kept some sums in memory):
+ * one AVX-512 register in the AVX-512 clone, two or four narrower ones
+ * in the others.  Loads and stores go through memcpy, which compiles to
+ * one unaligned move.  They are always inlined, so GCC's note that
+ * passing such vectors changes the ABI does not apply (the Makefile
+ * turns it off with -Wno-psabi).
+ */
+typedef float sc_vf __attribute__((vector_size(64)));
+typedef int sc_vi __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) sc_vf
+sc_vload(const float *p)
+{
+	sc_vf v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline __attribute__((always_inline)) void
+sc_vstore(float *p, sc_vf v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+/* g where y > 0, else 0 (also where y is NaN), lane by lane. */
+static inline __attribute__((always_inline)) sc_vf
+sc_vpositive(sc_vf y, sc_vf g)
+{
+	sc_vf zero = { 0.0f };
+
+	return (sc_vf)((sc_vi)g & (y > zero));
+}
 
 /* The calling thread's share [*lo, *hi) of n items, inside a parallel
  * region. */

@@ -228,6 +228,17 @@ test_layer_gradients(struct sc_rng *rng)
 	memset(&l, 0, sizeof(l));
 	sc_bn_setup(&l, img, 0.1f, 1e-5f);
 	check_layer("batchnorm eval", &l, 3, 0, rng, 1e-2f);
+	/* Widths of 16, 32, 48 and 64 channels run the named-vector
+	 * loops. */
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, (struct sc_shape){ 16, 3, 2 }, 0.1f, 1e-5f);
+	check_layer("batchnorm 16 channels", &l, 3, 1, rng, 1e-3f);
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, (struct sc_shape){ 48, 2, 2 }, 0.1f, 1e-5f);
+	check_layer("batchnorm 48 channels", &l, 3, 1, rng, 1e-3f);
+	memset(&l, 0, sizeof(l));
+	sc_bn_setup(&l, (struct sc_shape){ 64, 1, 3 }, 0.1f, 1e-5f);
+	check_layer("batchnorm 64 channels eval", &l, 2, 0, rng, 1e-2f);
 
 	memset(&l, 0, sizeof(l));
 	sc_maxpool_setup(&l, even, 2, 2);
@@ -616,8 +627,10 @@ test_bn_running_stats(void)
 static void
 test_bn_relu_folded(void)
 {
+	for (int wide = 0; wide <= 1; wide++)
 	for (int train = 0; train <= 1; train++) {
-		struct sc_shape img = { 5, 4, 3 };
+		/* 5 channels run the plain loops, 32 the named vectors. */
+		struct sc_shape img = { wide ? 32 : 5, 4, 3 };
 		struct sc_layer apart, relu, folded;
 		struct sc_rng r1, r2;
 		struct rig a, b;
@@ -886,6 +899,143 @@ test_dense_relu_folded(struct sc_rng *rng)
 	free(dx1), free(dx2), free(folded.work);
 	free(apart.w), free(apart.b), free(apart.dw), free(apart.db);
 	free(folded.w), free(folded.b), free(folded.dw), free(folded.db);
+}
+
+/* Worst |a - b| over n values, relative to 1 + the largest |b|. */
+static double
+worst_gap(const float *a, const float *b, size_t n)
+{
+	double worst = 0.0, big = 0.0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (fabs(a[i] - b[i]) > worst)
+			worst = fabs(a[i] - b[i]);
+		if (fabs(b[i]) > big)
+			big = fabs(b[i]);
+	}
+	return worst / (1.0 + big);
+}
+
+/* Parameters, state and private memory for a layer outside a model. */
+static void
+layer_memory(struct sc_layer *l, int n)
+{
+	l->max_batch = n;
+	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
+	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
+	l->state = zeros(l->n_state);
+	l->priv = zeros(l->ops->priv_size ? l->ops->priv_size(l, n) : 0);
+	l->work = zeros(l->ops->work_size ? l->ops->work_size(l, n) : 0);
+}
+
+static void
+layer_free(struct sc_layer *l)
+{
+	free(l->w), free(l->dw), free(l->b), free(l->db);
+	free(l->state), free(l->priv), free(l->work);
+}
+
+/* A one-channel convolution doing the batch norm after it (bn set)
+ * gives what the two layers give run apart, up to the order of the
+ * sums: the output, the running statistics, and every parameter
+ * gradient, training and scoring, with and without the ReLU and the
+ * convolution's bias, at strides 1 and 2, on one thread and two. */
+static void
+test_conv_bn_folded(struct sc_rng *rng)
+{
+	/* filters, stride, padding, bias, ReLU */
+	static const int cases[][5] = {
+		{ 16, 1, 1, 0, 1 }, { 32, 1, 1, 1, 0 }, { 48, 2, 1, 0, 1 },
+		{ 32, 2, 0, 1, 1 }, { 16, 1, 0, 1, 0 },
+	};
+	enum { N = 3 };
+	struct sc_shape img = { 1, 9, 7 };
+
+	for (int threads = 1; threads <= 2; threads++)
+	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++)
+	for (int train = 0; train <= 1; train++) {
+		struct sc_layer conv[2], bn[2];
+		size_t in_len = N * sc_shape_size(img), out_len;
+		float *x = zeros(in_len), *dy, *z, *dz, *y[2];
+		const float *in[1];
+		float *dx[1];
+		double gap = 0.0;
+
+		sc_blas_init(threads);
+		for (int k = 0; k < 2; k++) {
+			memset(&conv[k], 0, sizeof(conv[k]));
+			memset(&bn[k], 0, sizeof(bn[k]));
+			sc_conv_setup(&conv[k], img, cases[c][0], 3,
+			    cases[c][1], cases[c][2], cases[c][3]);
+			sc_bn_setup(&bn[k], conv[k].out, 0.1f, 1e-5f);
+			bn[k].relu = cases[c][4];
+		}
+		conv[1].bn = &bn[1];
+		out_len = N * sc_shape_size(conv[0].out);
+		dy = zeros(out_len), z = zeros(out_len), dz = zeros(out_len);
+		y[0] = zeros(out_len), y[1] = zeros(out_len);
+		for (int k = 0; k < 2; k++) {
+			layer_memory(&conv[k], N);
+			layer_memory(&bn[k], N);
+		}
+		fill(rng, conv[0].w, conv[0].n_w, 1.0);
+		fill(rng, conv[0].b, conv[0].n_b, 0.5);
+		fill(rng, bn[0].w, bn[0].n_w, 1.0);
+		fill(rng, bn[0].b, bn[0].n_b, 0.5);
+		/* Running statistics a scoring pass can use. */
+		for (int f = 0; f < bn[0].out.c; f++) {
+			bn[0].state[f] = (float)(0.3 * sc_rng_uniform(rng));
+			bn[0].state[bn[0].out.c + f] =
+			    (float)(0.5 + sc_rng_uniform(rng));
+		}
+		memcpy(conv[1].w, conv[0].w, conv[0].n_w * sizeof(float));
+		memcpy(conv[1].b, conv[0].b, conv[0].n_b * sizeof(float));
+		memcpy(bn[1].w, bn[0].w, bn[0].n_w * sizeof(float));
+		memcpy(bn[1].b, bn[0].b, bn[0].n_b * sizeof(float));
+		memcpy(bn[1].state, bn[0].state, bn[0].n_state *
+		    sizeof(float));
+		fill(rng, x, in_len, 1.0);
+		fill(rng, dy, out_len, 1.0);
+
+		in[0] = x, dx[0] = NULL;
+		conv[0].ops->forward(&conv[0], in, z, N, train);
+		in[0] = z, dx[0] = dz;
+		bn[0].ops->forward(&bn[0], in, y[0], N, train);
+		bn[0].ops->backward(&bn[0], in, y[0], dy, dx, N);
+		in[0] = x, dx[0] = NULL;
+		conv[0].ops->backward(&conv[0], in, z, dz, dx, N);
+
+		conv[1].ops->forward(&conv[1], in, y[1], N, train);
+		conv[1].ops->backward(&conv[1], in, y[1], dy, dx, N);
+
+#define GAP(a, b, n) do {						\
+			double g_ = worst_gap((a), (b), (n));		\
+			gap = g_ > gap ? g_ : gap;			\
+		} while (0)
+		GAP(y[1], y[0], out_len);
+		GAP(bn[1].state, bn[0].state, bn[0].n_state);
+		GAP(conv[1].dw, conv[0].dw, conv[0].n_w);
+		GAP(conv[1].db, conv[0].db, conv[0].n_b);
+		GAP(bn[1].dw, bn[0].dw, bn[0].n_w);
+		GAP(bn[1].db, bn[0].db, bn[0].n_b);
+#undef GAP
+		if (!CHECK(gap < 2e-5))
+			fprintf(stderr, "  conv with its batch norm, case %zu, "
+			    "train %d, %d threads: %g off\n", c, train,
+			    threads, gap);
+		/* The gradients compared are not all zero. */
+		float *none = zeros(conv[0].n_w);
+
+		CHECK(worst_gap(conv[0].dw, none, conv[0].n_w) > 1e-3);
+		free(none);
+		for (int k = 0; k < 2; k++) {
+			layer_free(&conv[k]);
+			layer_free(&bn[k]);
+			free(y[k]);
+		}
+		free(x), free(dy), free(z), free(dz);
+	}
+	sc_blas_init(1);
 }
 
 /* The dense layer's forward pass, which shares out the product itself
@@ -1170,10 +1320,12 @@ test_resnet_adding(struct sc_rng *rng)
 		adding += m->layers[i].dx_add[0];
 		cuts += m->layers[i].cut;
 	}
-	/* Four ReLUs in batch norms, three in additions, and the two
-	 * zero-padding shortcuts in their additions; one Winograd
+	/* Four ReLUs in batch norms, three in additions, the two
+	 * zero-padding shortcuts in their additions, and the first batch
+	 * norm in the one-channel convolution before it; one Winograd
 	 * convolution adds into a shortcut's gradient. */
-	CHECK(folded == 9);
+	CHECK(folded == 10);
+	CHECK(m->layers[0].bn == &m->layers[1]);
 	CHECK(cuts == 2);
 	CHECK(adding == 1);
 
@@ -1333,6 +1485,7 @@ main(void)
 	test_dense_relu_folded(&rng);
 	test_dense_as_sgemm_par(&rng);
 	test_sgemm_par(&rng);
+	test_conv_bn_folded(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
