@@ -144,8 +144,11 @@ own_products(const struct sc_layer *l)
 size_t
 sc_wino_shared(const struct sc_layer *l)
 {
-	/* U as [xi][F][C], and for the own loops also as [xi][C][F]. */
-	return (1 + own_products(l)) * filters_len(l);
+	/* U as [xi][F][C], for the backward pass, and as [xi][C][F], for
+	 * the forward: through the BLAS, the product with U transposed
+	 * took a third longer than with this copy (cnn's 64-filter layer,
+	 * 200 batches: 0.47 s against 0.35 s forward). */
+	return 2 * filters_len(l);
 }
 
 /*
@@ -677,10 +680,10 @@ filters_range(const struct sc_layer *l, float *u, long lo, long hi,
 			    q + 5 * plane);
 		}
 	}
-	/* The copy for the own loops' forward pass, [xi][C][F], a row of
+	/* The copy for the forward pass, [xi][C][F], a row of
 	 * filters lo..hi at a time: written along the rows, where writing
 	 * each filter's column in turn took most of this function's time. */
-	for (int xi = 0; own_products(l) && xi < XI; xi++)
+	for (int xi = 0; xi < XI; xi++)
 		for (int c = 0; c < C; c++) {
 			const float *src = u + (size_t)xi * plane + c;
 			float *dst = u + filters_len(l) + (size_t)xi * plane +
@@ -858,10 +861,10 @@ sc_wino_forward(const struct sc_layer *l, const float *u, const float *x,
 			tile_products(w.v, C, u + filters_len(l), w.m, T, F);
 		else
 			for (int xi = 0; xi < XI; xi++)
-				sc_sgemm(0, 1, T, F, C, 1.0f, w.v +
-				    (size_t)xi * C, XI * C, u + (size_t)xi *
-				    F * C, C, 0.0f, w.m + (size_t)xi * F,
-				    XI * F);
+				sc_sgemm(0, 0, T, F, C, 1.0f, w.v +
+				    (size_t)xi * C, XI * C, u + filters_len(l) +
+				    (size_t)xi * F * C, F, 0.0f, w.m +
+				    (size_t)xi * F, XI * F);
 		output_tiles(l, y + (size_t)s0 * out_len, n, &w);
 	}
 }
