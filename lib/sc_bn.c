@@ -318,13 +318,9 @@ void
 sc_bn_sums(const struct sc_layer *l, const float *x, const float *dy,
     long rows, double *sum)
 {
-	if (dy == NULL)
-		sums_range(x, NULL, NULL, NULL, NULL, NULL, l->out.c, 0, rows,
-		    sum);
-	else
-		sums_range(dy, x, l->relu ? row(l, ROW_SCALE) : NULL,
-		    row(l, ROW_SHIFT), row(l, ROW_MEAN), row(l, ROW_INVSTD),
-		    l->out.c, 0, rows, sum);
+	sums_range(dy, x, l->relu ? row(l, ROW_SCALE) : NULL,
+	    row(l, ROW_SHIFT), row(l, ROW_MEAN), row(l, ROW_INVSTD), l->out.c,
+	    0, rows, sum);
 }
 
 void
@@ -545,13 +541,6 @@ sc_bn_affine(const struct sc_layer *l, const float **scale,
 {
 	*scale = row(l, ROW_SCALE);
 	*shift = row(l, ROW_SHIFT);
-}
-
-void
-sc_bn_apply(const struct sc_layer *l, const float *x, float *y, long rows)
-{
-	affine_range(x, row(l, ROW_SCALE), row(l, ROW_SHIFT), l->relu,
-	    l->out.c, 0, rows, y);
 }
 
 void

@@ -997,13 +997,13 @@ mono_norm_sample(const struct sc_layer *l, const float *restrict pad,
 
 /*
  * What a pass over samples lo..hi of a one-channel layer that does its
- * batch norm does with each sample's outputs z, computed into z
- * (out_pixels x F floats): MONO_STATS adds the sums of z and z * z into
- * sum; MONO_NORM writes the batch norm's output into y; MONO_GSUMS adds
- * the sums of the gradient dy and dy * xhat into sum; MONO_DZ writes dz
- * into dz (as large as z) and adds the weight and bias gradients into
- * dwt (Wt's layout) and db, zeroed here.  sum (2 F doubles) is zeroed
- * here.  pad holds a bordered sample.
+ * batch norm does with each sample's outputs z: MONO_STATS adds the sums
+ * of z and z * z into sum; MONO_NORM writes the batch norm's output into
+ * y; MONO_GSUMS computes z into z (out_pixels x F floats) and adds the
+ * sums of the gradient dy and dy * xhat into sum; MONO_DZ computes z
+ * into z, writes dz into dz (as large) and adds the weight and bias
+ * gradients into dwt (Wt's layout) and db, zeroed here.  sum (2 F
+ * doubles) is zeroed here.  pad holds a bordered sample.
  */
 enum { MONO_STATS, MONO_NORM, MONO_GSUMS, MONO_DZ };
 
@@ -1189,15 +1189,6 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
 			    block[j * l->out.c + f];
 }
 
-/*
- * A one-channel layer doing its batch norm (see bn in sc_nn.h).  The
- * forward pass computes the outputs twice, once for their sums and once
- * to write them normalised; backward, twice more, for the gradient's
- * sums and then for dz and the weight gradient.  Each time they cost 9
- * multiply-adds apiece from a one-channel image in cache, where storing
- * them and reading them back would move 4 bytes apiece through memory
- * three times more.
- */
 /* The parts of a thread's block a one-channel layer doing its batch
  * norm uses: dWt, a bordered sample, a sample's outputs and their
  * gradient (see partial_offset). */
@@ -1211,6 +1202,15 @@ mono_bn_block(const struct sc_layer *l, int t, float **dwt, float **pad,
 	*dz = *z + round16(out_pixels(l) * l->out.c);
 }
 
+/*
+ * A one-channel layer doing its batch norm (see bn in sc_nn.h).  The
+ * forward pass computes the outputs twice, in registers, once for their
+ * sums and once to write them normalised; backward, twice more, into a
+ * sample's buffer in cache, for the gradient's sums and then for dz and
+ * the weight gradient.  Each time they cost 9 multiply-adds apiece from
+ * a one-channel image, where storing them for the batch norm to read
+ * would move them through memory three times more.
+ */
 static void
 mono_bn_forward(struct sc_layer *l, const float *x, float *y, int n,
     int train)

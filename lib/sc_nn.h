@@ -225,25 +225,22 @@ void sc_relu_grad_range(const float *y, const float *g, float *d, long lo,
 /* A batch norm done by the layer before it (see bn in struct sc_layer).
  * That layer sums, each thread t into sc_bn_partials(bn, t) (2 C
  * doubles, zeroed by it), the values x the batch norm would read and
- * their squares, with sc_bn_sums (dy NULL) on its rows of x;
- * sc_bn_normalise then sets mean, invstd and the affine map, from those
- * sums when train is set and from the running statistics otherwise
- * (updating them, as a training pass does): y = x * scale + shift, then
- * the ReLU when folded, which sc_bn_apply applies, or the layer itself
- * with the rows sc_bn_affine gives.  Backward, the layer sums, with
- * sc_bn_sums, the gradient dy (counted only where the ReLU passed, with
- * one folded) and dy * xhat, with xhat = (x - mean) * invstd;
+ * their squares; sc_bn_normalise then sets mean, invstd and the affine
+ * map y = x * scale + shift (then the ReLU, when folded), whose rows
+ * sc_bn_affine gives, from those sums when train is set and from the
+ * running statistics otherwise (updating them, as a training pass
+ * does).  Backward, the layer adds with sc_bn_sums, on its rows of x
+ * and dy, the sums of the gradient dy (counted only where the ReLU
+ * passed, with one folded) and of dy * xhat, xhat = (x - mean) * invstd;
  * sc_bn_gradient adds the batch norm's parameter gradients and sets the
  * map sc_bn_dx applies to get dx.  M is the number of values per
  * channel in the batch; rows, the number of rows of C values given. */
 double *sc_bn_partials(const struct sc_layer *bn, int t);
-void sc_bn_sums(const struct sc_layer *bn, const float *x, const float *dy,
-    long rows, double *sum);
 void sc_bn_normalise(struct sc_layer *bn, size_t M, int train);
-void sc_bn_apply(const struct sc_layer *bn, const float *x, float *y,
-    long rows);
 void sc_bn_affine(const struct sc_layer *bn, const float **scale,
     const float **shift);
+void sc_bn_sums(const struct sc_layer *bn, const float *x, const float *dy,
+    long rows, double *sum);
 void sc_bn_gradient(struct sc_layer *bn, size_t M);
 void sc_bn_dx(const struct sc_layer *bn, const float *dy, const float *x,
     float *dx, long rows);
