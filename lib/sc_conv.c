@@ -760,10 +760,13 @@ mono_width(const struct sc_layer *l)
  */
 enum { PIX_STORE, PIX_SUMS, PIX_NORM };
 
-/* A block of filters' batch-norm map, and one sample's sums. */
+/* A block of filters' batch-norm map, and one sample's sums: in double,
+ * as the batch norm's own sums are after 32 rows, since a sample's
+ * pixels summed in float lose digits as images grow (at 256 x 256 the
+ * inverse deviation came out a part in ten thousand off). */
 struct mono_norm {
 	float scale[32], shift[32];
-	float s[32], s2[32];
+	double s[32], s2[32];
 	int relu;
 };
 

@@ -581,6 +581,10 @@ fold_bns(struct sc_model *m)
 		l->bn = b;
 		b->fused = 1;
 		b->done_by = i;
+		/* So is the batch norm's ReLU, then. */
+		for (int j = i + 2; j < m->n_layers; j++)
+			if (m->layers[j].fused && m->layers[j].done_by == i + 1)
+				m->layers[j].done_by = i;
 	}
 }
 

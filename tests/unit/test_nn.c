@@ -939,21 +939,24 @@ layer_free(struct sc_layer *l)
  * gives what the two layers give run apart, up to the order of the
  * sums: the output, the running statistics, and every parameter
  * gradient, training and scoring, with and without the ReLU and the
- * convolution's bias, at strides 1 and 2, on one thread and two. */
+ * convolution's bias, at strides 1 and 2, on one thread and two.  The
+ * last case is a large image whose pixels sit far from zero, where
+ * statistics summed in float over a whole sample would lose digits. */
 static void
 test_conv_bn_folded(struct sc_rng *rng)
 {
-	/* filters, stride, padding, bias, ReLU */
-	static const int cases[][5] = {
-		{ 16, 1, 1, 0, 1 }, { 32, 1, 1, 1, 0 }, { 48, 2, 1, 0, 1 },
-		{ 32, 2, 0, 1, 1 }, { 16, 1, 0, 1, 0 },
+	/* filters, stride, padding, bias, ReLU, image side */
+	static const int cases[][6] = {
+		{ 16, 1, 1, 0, 1, 9 }, { 32, 1, 1, 1, 0, 9 },
+		{ 48, 2, 1, 0, 1, 9 }, { 32, 2, 0, 1, 1, 9 },
+		{ 16, 1, 0, 1, 0, 9 }, { 32, 1, 1, 0, 1, 160 },
 	};
 	enum { N = 3 };
-	struct sc_shape img = { 1, 9, 7 };
 
 	for (int threads = 1; threads <= 2; threads++)
 	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++)
 	for (int train = 0; train <= 1; train++) {
+		struct sc_shape img = { 1, cases[c][5], cases[c][5] - 2 };
 		struct sc_layer conv[2], bn[2];
 		size_t in_len = N * sc_shape_size(img), out_len;
 		float *x = zeros(in_len), *dy, *z, *dz, *y[2];
@@ -995,6 +998,9 @@ test_conv_bn_folded(struct sc_rng *rng)
 		memcpy(bn[1].state, bn[0].state, bn[0].n_state *
 		    sizeof(float));
 		fill(rng, x, in_len, 1.0);
+		if (img.h > 100)
+			for (size_t i = 0; i < in_len; i++)
+				x[i] += 2.0f;
 		fill(rng, dy, out_len, 1.0);
 
 		in[0] = x, dx[0] = NULL;
