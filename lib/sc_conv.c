@@ -1205,6 +1205,37 @@ mono_bn_block(const struct sc_layer *l, int t, float **dwt, float **pad,
 	*dz = *z + round16(out_pixels(l) * l->out.c);
 }
 
+/* One pass of mono_bn_range over samples 0..n-1 on every thread, each
+ * summing into its partials of the batch norm (MONO_STATS, MONO_GSUMS)
+ * or, for MONO_DZ, into its share of dW and db, which are then added to
+ * the layer's gradients in thread order. */
+static void
+mono_bn_pass(struct sc_layer *l, const float *x, const float *dy, float *y,
+    int n, int mode)
+{
+	size_t offset = partial_offset(l, l->max_batch);
+	int parts = sc_threads();
+
+	#pragma omp parallel num_threads(parts)
+	{
+		int t = omp_get_thread_num();
+		float *dwt, *pad, *z, *dz;
+		double *sum = mode == MONO_STATS || mode == MONO_GSUMS ?
+		    sc_bn_partials(l->bn, t) : NULL;
+		long lo, hi;
+
+		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
+		sc_share(n, &lo, &hi);
+		mono_bn_range(l, x, l->work, dy, y, lo, hi, mode, sum, z, dz,
+		    dwt, dwt + offset + l->n_w, pad);
+		if (mode == MONO_DZ) {
+			share_from_wt(l, dwt, offset);
+			#pragma omp barrier
+			add_shares(l, t, parts, offset);
+		}
+	}
+}
+
 /*
  * A one-channel layer doing its batch norm (see bn in sc_nn.h).  The
  * forward pass computes the outputs twice, in registers, once for their
@@ -1218,71 +1249,21 @@ static void
 mono_bn_forward(struct sc_layer *l, const float *x, float *y, int n,
     int train)
 {
-	size_t M = (size_t)n * out_pixels(l);
-
 	transpose_weights(l, l->work);
-	if (train) {
-		#pragma omp parallel num_threads(sc_threads())
-		{
-			int t = omp_get_thread_num();
-			float *dwt, *pad, *z, *dz;
-			long lo, hi;
-
-			mono_bn_block(l, t, &dwt, &pad, &z, &dz);
-			sc_share(n, &lo, &hi);
-			mono_bn_range(l, x, l->work, NULL, NULL, lo, hi,
-			    MONO_STATS, sc_bn_partials(l->bn, t), z, NULL,
-			    NULL, NULL, pad);
-		}
-	}
-	sc_bn_normalise(l->bn, M, train);
-	#pragma omp parallel num_threads(sc_threads())
-	{
-		float *dwt, *pad, *z, *dz;
-		long lo, hi;
-
-		mono_bn_block(l, omp_get_thread_num(), &dwt, &pad, &z, &dz);
-		sc_share(n, &lo, &hi);
-		mono_bn_range(l, x, l->work, NULL, y, lo, hi, MONO_NORM,
-		    NULL, z, NULL, NULL, NULL, pad);
-	}
+	if (train)
+		mono_bn_pass(l, x, NULL, NULL, n, MONO_STATS);
+	sc_bn_normalise(l->bn, (size_t)n * out_pixels(l), train);
+	mono_bn_pass(l, x, NULL, y, n, MONO_NORM);
 }
 
 static void
 mono_bn_backward(struct sc_layer *l, const float *x, const float *dy,
     int n)
 {
-	size_t M = (size_t)n * out_pixels(l);
-	size_t offset = partial_offset(l, l->max_batch);
-	int parts = sc_threads();
-
 	transpose_weights(l, l->work);
-	#pragma omp parallel num_threads(parts)
-	{
-		int t = omp_get_thread_num();
-		float *dwt, *pad, *z, *dz;
-		long lo, hi;
-
-		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
-		sc_share(n, &lo, &hi);
-		mono_bn_range(l, x, l->work, dy, NULL, lo, hi, MONO_GSUMS,
-		    sc_bn_partials(l->bn, t), z, NULL, NULL, NULL, pad);
-	}
-	sc_bn_gradient(l->bn, M);
-	#pragma omp parallel num_threads(parts)
-	{
-		int t = omp_get_thread_num();
-		float *dwt, *pad, *z, *dz;
-		long lo, hi;
-
-		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
-		sc_share(n, &lo, &hi);
-		mono_bn_range(l, x, l->work, dy, NULL, lo, hi, MONO_DZ, NULL,
-		    z, dz, dwt, dwt + offset + l->n_w, pad);
-		share_from_wt(l, dwt, offset);
-		#pragma omp barrier
-		add_shares(l, t, parts, offset);
-	}
+	mono_bn_pass(l, x, dy, NULL, n, MONO_GSUMS);
+	sc_bn_gradient(l->bn, (size_t)n * out_pixels(l));
+	mono_bn_pass(l, x, dy, NULL, n, MONO_DZ);
 }
 
 static void

@@ -377,18 +377,25 @@ square_at(int W, int h0, int w0, int side, int k)
 	return (size_t)(h0 + k / side) * W + w0 + k % side;
 }
 
-/* The 36 input pixels of tile (th, tw). */
-static inline void
-tile_pixels(int H, int W, int th, int tw, size_t at[XI])
+/* Pointers to the side x side pixels from (h0, w0) of an H x W image of
+ * n floats a pixel at img, row-major; pixel k, where it lies outside
+ * the image, gets outside + k * gap instead (rows of scratch of their
+ * own, or with gap 0 one row of zeros).  The reading transforms pass
+ * their const image cast, and only read through the pointers. */
+static inline __attribute__((always_inline)) void
+square_rows(float *img, int H, int W, int n, int h0, int w0, int side,
+    float *outside, size_t gap, float **p)
 {
-	square_pixels(H, W, OUT * th - 1, OUT * tw - 1, TILE, at);
-}
+	size_t at[XI];
 
-/* The 16 output pixels of the block of tile (th, tw). */
-static inline void
-block_pixels(int OH, int OW, int th, int tw, size_t at[OUT * OUT])
-{
-	square_pixels(OH, OW, OUT * th, OUT * tw, OUT, at);
+	if (square_inside(H, W, h0, w0, side)) {
+		for (int k = 0; k < side * side; k++)
+			p[k] = img + square_at(W, h0, w0, side, k) * n;
+		return;
+	}
+	square_pixels(H, W, h0, w0, side, at);
+	for (int k = 0; k < side * side; k++)
+		p[k] = at[k] == OUTSIDE ? outside + k * gap : img + at[k] * n;
 }
 
 /*
@@ -430,21 +437,11 @@ input_tiles_n(const struct sc_layer *l, const float *x, int n,
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
 				const float *img = x + (size_t)s * H * W * C;
-				const float *d[XI];
-				size_t at[XI];
+				float *d[XI];
 
-				int h0 = OUT * th - 1, w0 = OUT * tw - 1;
-
-				if (square_inside(H, W, h0, w0, TILE))
-					for (int k = 0; k < XI; k++)
-						d[k] = img + square_at(W, h0,
-						    w0, TILE, k) * C;
-				else {
-					tile_pixels(H, W, th, tw, at);
-					for (int k = 0; k < XI; k++)
-						d[k] = at[k] == OUTSIDE ?
-						    w->zero : img + at[k] * C;
-				}
+				square_rows((float *)img, H, W, C,
+				    OUT * th - 1, OUT * tw - 1, TILE, w->zero,
+				    0, d);
 				ahead(img, H, W, C, OUT * th + TILE - 1,
 				    OUT * tw + 1, 0);
 				/* Columns: t[i][j] = (B^T d)[i][j]. */
@@ -489,25 +486,14 @@ output_tiles_n(const struct sc_layer *l, float *y, int n,
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
 				float *img = y + (size_t)s * OH * OW * F;
 				float *o[OUT * OUT];
-				size_t at[OUT * OUT];
 
-				int h0 = OUT * th, w0 = OUT * tw;
-
-				if (square_inside(OH, OW, h0, w0, OUT))
-					for (int k = 0; k < OUT * OUT; k++)
-						o[k] = img + square_at(OW, h0,
-						    w0, OUT, k) * F;
-				else {
-					block_pixels(OH, OW, th, tw, at);
-					for (int k = 0; k < OUT * OUT; k++)
-						o[k] = at[k] == OUTSIDE ?
-						    w->sink + k *
-						    round16(row_len(l)) :
-						    img + at[k] * F;
-				}
+				square_rows(img, OH, OW, F, OUT * th,
+				    OUT * tw, OUT, w->sink,
+				    round16(row_len(l)), o);
 				/* The block two to the right: waiting to
 				 * own its lines took most of this pass. */
-				ahead(img, OH, OW, F, h0, w0 + 2 * OUT, 1);
+				ahead(img, OH, OW, F, OUT * th,
+				    OUT * (tw + 2), 1);
 				/* Columns: t[r][j] for r < 4, j < 6. */
 				for (int j = 0; j < TILE; j++)
 					at6(F, m + j * F, m + (6 + j) * F,
@@ -546,21 +532,10 @@ gradient_tiles_n(const struct sc_layer *l, const float *dy, int n,
 		for (int th = 0; th < TH; th++)
 			for (int tw = 0; tw < TW; tw++, m += XI * F) {
 				const float *img = dy + (size_t)s * OH * OW * F;
-				const float *g[OUT * OUT];
-				size_t at[OUT * OUT];
+				float *g[OUT * OUT];
 
-				int h0 = OUT * th, w0 = OUT * tw;
-
-				if (square_inside(OH, OW, h0, w0, OUT))
-					for (int k = 0; k < OUT * OUT; k++)
-						g[k] = img + square_at(OW, h0,
-						    w0, OUT, k) * F;
-				else {
-					block_pixels(OH, OW, th, tw, at);
-					for (int k = 0; k < OUT * OUT; k++)
-						g[k] = at[k] == OUTSIDE ?
-						    w->zero : img + at[k] * F;
-				}
+				square_rows((float *)img, OH, OW, F,
+				    OUT * th, OUT * tw, OUT, w->zero, 0, g);
 				ahead(img, OH, OW, F, OUT * (th + 1), OUT * tw,
 				    0);
 				/* Columns: t[i][j] for i < 6, j < 4. */
@@ -607,22 +582,10 @@ add_input_tiles_n(const struct sc_layer *l, float *dx, int n,
 			for (int tw = 0; tw < TW; tw++, v += XI * C) {
 				float *img = dx + (size_t)s * H * W * C;
 				float *d[XI];
-				size_t at[XI];
 
-				int h0 = OUT * th - 1, w0 = OUT * tw - 1;
-
-				if (square_inside(H, W, h0, w0, TILE))
-					for (int k = 0; k < XI; k++)
-						d[k] = img + square_at(W, h0,
-						    w0, TILE, k) * C;
-				else {
-					tile_pixels(H, W, th, tw, at);
-					for (int k = 0; k < XI; k++)
-						d[k] = at[k] == OUTSIDE ?
-						    w->sink + k *
-						    round16(row_len(l)) :
-						    img + at[k] * C;
-				}
+				square_rows(img, H, W, C, OUT * th - 1,
+				    OUT * tw - 1, TILE, w->sink,
+				    round16(row_len(l)), d);
 				if (l->dx_add[0])
 					ahead(img, H, W, C, OUT * th + TILE -
 					    1, OUT * tw + 1, 1);
