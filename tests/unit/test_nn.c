@@ -901,19 +901,17 @@ test_dense_relu_folded(struct sc_rng *rng)
 	free(folded.w), free(folded.b), free(folded.dw), free(folded.db);
 }
 
-/* Worst |a - b| over n values, relative to 1 + the largest |b|. */
+/* worst_relative against floats. */
 static double
 worst_gap(const float *a, const float *b, size_t n)
 {
-	double worst = 0.0, big = 0.0;
+	double *wide = calloc(n > 0 ? n : 1, sizeof(double)), worst;
 
-	for (size_t i = 0; i < n; i++) {
-		if (fabs(a[i] - b[i]) > worst)
-			worst = fabs(a[i] - b[i]);
-		if (fabs(b[i]) > big)
-			big = fabs(b[i]);
-	}
-	return worst / (1.0 + big);
+	for (size_t i = 0; i < n; i++)
+		wide[i] = b[i];
+	worst = worst_relative(a, wide, n);
+	free(wide);
+	return worst;
 }
 
 /* Parameters, state and private memory for a layer outside a model. */
