@@ -1287,7 +1287,7 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 
 		if (wino) {
 			sc_split(l->out.c, t, parts, &lo, &hi);
-			sc_wino_filters(l, l->work, lo, hi,
+			sc_wino_filters(l, l->work, lo, hi, 1,
 			    thread_block(l, t));
 			#pragma omp barrier
 		}
@@ -1409,7 +1409,7 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 
 		if (wino) {
 			sc_split(l->out.c, t, parts, &lo, &hi);
-			sc_wino_filters(l, l->work, lo, hi,
+			sc_wino_filters(l, l->work, lo, hi, 0,
 			    thread_block(l, t));
 			#pragma omp barrier
 		}

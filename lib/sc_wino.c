@@ -619,7 +619,7 @@ add_input_tiles(const struct sc_layer *l, float *dx, int n,
 /* U = G g G^T for filters lo..hi: U[xi][f][c]. */
 SC_HOT static void
 filters_range(const struct sc_layer *l, float *u, long lo, long hi,
-    float *t)
+    int forward, float *t)
 {
 	int C = l->in[0].c, F = l->out.c;
 	size_t plane = (size_t)F * C;
@@ -646,7 +646,7 @@ filters_range(const struct sc_layer *l, float *u, long lo, long hi,
 	/* The copy for the forward pass, [xi][C][F], a row of
 	 * filters lo..hi at a time: written along the rows, where writing
 	 * each filter's column in turn took most of this function's time. */
-	for (int xi = 0; xi < XI; xi++)
+	for (int xi = 0; forward && xi < XI; xi++)
 		for (int c = 0; c < C; c++) {
 			const float *src = u + (size_t)xi * plane + c;
 			float *dst = u + filters_len(l) + (size_t)xi * plane +
@@ -659,11 +659,11 @@ filters_range(const struct sc_layer *l, float *u, long lo, long hi,
 
 void
 sc_wino_filters(const struct sc_layer *l, float *u, long lo, long hi,
-    float *work)
+    int forward, float *work)
 {
 	struct wino_work w = layout(l, l->max_batch, FORWARD_WORK, work);
 
-	filters_range(l, u, lo, hi, w.tmp);
+	filters_range(l, u, lo, hi, forward, w.tmp);
 }
 
 /* dW = G^T dU G, into the layer's weight layout [F][3][3][C]. */

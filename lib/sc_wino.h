@@ -38,9 +38,10 @@ size_t sc_wino_shared(const struct sc_layer *l);
 size_t sc_wino_thread(const struct sc_layer *l, int max_batch);
 
 /* U from the layer's weights, for filters lo..hi (a thread's share),
- * with that thread's work memory. */
+ * with that thread's work memory; with forward set, also the copy the
+ * forward pass multiplies by. */
 void sc_wino_filters(const struct sc_layer *l, float *u, long lo,
-    long hi, float *work);
+    long hi, int forward, float *work);
 
 /* y for samples lo..hi of the batch x, in the calling thread. */
 void sc_wino_forward(const struct sc_layer *l, const float *u,
