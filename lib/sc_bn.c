@@ -308,27 +308,55 @@ total_sums(struct sc_layer *l)
 	return s1;
 }
 
-double *
-sc_bn_partials(const struct sc_layer *l, int t)
-{
-	return partials(l, t);
-}
-
-void
-sc_bn_sums(const struct sc_layer *l, const float *x, const float *dy,
-    long rows, double *sum)
-{
-	sums_range(dy, x, l->relu ? row(l, ROW_SCALE) : NULL,
-	    row(l, ROW_SHIFT), row(l, ROW_MEAN), row(l, ROW_INVSTD), l->out.c,
-	    0, rows, sum);
-}
-
-void
-sc_bn_normalise(struct sc_layer *l, size_t M, int train)
+/* The batch's statistics of channel c, mean mu and (biased) variance var
+ * over M values: the rows the affine map and the backward use, and the
+ * running averages' step. */
+static void
+set_batch(struct sc_layer *l, int c, double mu, double var, size_t M)
 {
 	int C = l->out.c;
-	float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
+
+	if (var < 0.0)
+		var = 0.0;
+	row(l, ROW_MEAN)[c] = (float)mu;
+	row(l, ROW_INVSTD)[c] = (float)(1.0 / sqrt(var + l->eps));
+	l->state[c] += l->momentum * ((float)mu - l->state[c]);
+	l->state[C + c] += l->momentum * ((float)(M > 1 ? var * M / (M - 1) :
+	    var) - l->state[C + c]);
+}
+
+/* y = x * scale + shift, per channel, from mean and invstd. */
+static void
+set_affine(struct sc_layer *l)
+{
+	const float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
 	float *scale = row(l, ROW_SCALE), *shift = row(l, ROW_SHIFT);
+
+	for (int c = 0; c < l->out.c; c++) {
+		scale[c] = invstd[c] * l->w[c];
+		shift[c] = l->b[c] - mean[c] * scale[c];
+	}
+}
+
+/* Scoring: the running statistics. */
+static void
+set_running(struct sc_layer *l)
+{
+	int C = l->out.c;
+
+	for (int c = 0; c < C; c++) {
+		row(l, ROW_MEAN)[c] = l->state[c];
+		row(l, ROW_INVSTD)[c] = 1.0f / sqrtf(l->state[C + c] +
+		    l->eps);
+	}
+}
+
+/* mean, invstd and the affine map from the threads' sums of x and x * x
+ * when training, from the running statistics when scoring. */
+static void
+normalise(struct sc_layer *l, size_t M, int train)
+{
+	int C = l->out.c;
 
 	l->train = train;
 	if (train) {
@@ -336,27 +364,33 @@ sc_bn_normalise(struct sc_layer *l, size_t M, int train)
 
 		for (int c = 0; c < C; c++) {
 			double mu = sum[c] / M;
-			double var = sq[c] / M - mu * mu;
 
-			if (var < 0.0)
-				var = 0.0;
-			mean[c] = (float)mu;
-			invstd[c] = (float)(1.0 / sqrt(var + l->eps));
-			l->state[c] += l->momentum * ((float)mu - l->state[c]);
-			l->state[C + c] += l->momentum * ((float)(M > 1 ?
-			    var * M / (M - 1) : var) - l->state[C + c]);
+			set_batch(l, c, mu, sq[c] / M - mu * mu, M);
 		}
-	} else {
-		for (int c = 0; c < C; c++) {
-			mean[c] = l->state[c];
-			invstd[c] = 1.0f / sqrtf(l->state[C + c] + l->eps);
-		}
-	}
-	/* y = x * scale + shift, per channel. */
-	for (int c = 0; c < C; c++) {
-		scale[c] = invstd[c] * l->w[c];
-		shift[c] = l->b[c] - mean[c] * scale[c];
-	}
+	} else
+		set_running(l);
+	set_affine(l);
+}
+
+void
+sc_bn_set(struct sc_layer *l, const double *mean, const double *var,
+    size_t M)
+{
+	l->train = mean != NULL;
+	if (mean != NULL)
+		for (int c = 0; c < l->out.c; c++)
+			set_batch(l, c, mean[c], var[c], M);
+	else
+		set_running(l);
+	set_affine(l);
+}
+
+void
+sc_bn_stats(const struct sc_layer *l, const float **mean,
+    const float **invstd)
+{
+	*mean = row(l, ROW_MEAN);
+	*invstd = row(l, ROW_INVSTD);
 }
 
 /* With xhat = (x - mean) * invstd:
@@ -367,8 +401,8 @@ sc_bn_normalise(struct sc_layer *l, size_t M, int train)
  * terms of x, dx = p * dy + q * x + r, with (after training)
  * k = gamma * invstd, a = dbeta / M, b = dgamma / M,
  *   p = k,  q = -k b invstd,  r = -k a + k b invstd mean. */
-void
-sc_bn_gradient(struct sc_layer *l, size_t M)
+static void
+gradient(struct sc_layer *l, size_t M)
 {
 	int C = l->out.c;
 	const float *mean = row(l, ROW_MEAN), *invstd = row(l, ROW_INVSTD);
@@ -543,15 +577,6 @@ sc_bn_affine(const struct sc_layer *l, const float **scale,
 	*shift = row(l, ROW_SHIFT);
 }
 
-void
-sc_bn_dx(const struct sc_layer *l, const float *dy, const float *x,
-    float *dx, long rows)
-{
-	grad_range(dy, l->relu ? row(l, ROW_SCALE) : NULL, row(l, ROW_SHIFT),
-	    x, row(l, ROW_A), row(l, ROW_B), row(l, ROW_C), l->out.c, 0, rows,
-	    dx);
-}
-
 static void
 bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
     int train)
@@ -561,7 +586,7 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 
 	if (train)
 		channel_sums(l, x[0], NULL, NULL, NULL, NULL, NULL, M);
-	sc_bn_normalise(l, M, train);
+	normalise(l, M, train);
 	#pragma omp parallel num_threads(sc_threads())
 	{
 		long lo, hi;
@@ -571,7 +596,7 @@ bn_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	}
 }
 
-/* The formulas are sc_bn_gradient's. */
+/* The formulas are gradient's. */
 static void
 bn_backward(struct sc_layer *l, const float *const *x, const float *y,
     const float *dy, float *const *dx, int n)
@@ -588,7 +613,7 @@ bn_backward(struct sc_layer *l, const float *const *x, const float *y,
 
 	(void)y;
 	channel_sums(l, dy, x[0], scale, shift, mean, invstd, M);
-	sc_bn_gradient(l, M);
+	gradient(l, M);
 	if (dx[0] == NULL)
 		return;
 	#pragma omp parallel num_threads(sc_threads())

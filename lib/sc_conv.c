@@ -17,7 +17,8 @@
  * of each output pixel, with the weights transposed to Wt[kkC, F].
  * 3x3 layers on one channel (a first layer on grayscale images) with a
  * multiple of 16 filters run loops of their own, which keep the weights
- * in registers (is_mono).
+ * in registers (is_mono); when such a layer does the batch norm after it,
+ * and the pool after that, see fold_forward.
  * Layers of up to 32 filters run the direct loops forward too, and
  * those of 16 or 32 their weight gradient as well (is_narrow).  3x3
  * layers of stride 1 with 16 or more channels and filters run
@@ -350,6 +351,8 @@ shared_work(const struct sc_layer *l)
 	    round16(l->n_w);
 }
 
+static size_t fold_block_len(const struct sc_layer *l);
+
 /* Offset of the share of dW and db in a thread's block. */
 static size_t
 partial_offset(const struct sc_layer *l, int max_batch)
@@ -359,9 +362,8 @@ partial_offset(const struct sc_layer *l, int max_batch)
 
 	if (is_winograd(l))
 		return round16(sc_wino_thread(l, max_batch));
-	if (is_direct(l) && l->bn != NULL)
-		return round16(l->n_w) + round16(padded_len(l)) +
-		    2 * round16(out_pixels(l) * l->out.c);
+	if (l->bn != NULL)
+		return fold_block_len(l);
 	if (is_direct(l))
 		return round16(l->n_w) + 2 * round16(padded_len(l));
 	if (is_narrow(l) && l->stride == 1)
@@ -752,34 +754,15 @@ mono_width(const struct sc_layer *l)
 	return l->out.c % 32 == 0 ? 32 : 16;
 }
 
-/*
- * What mono_pixels does with the outputs z it holds in registers: store
- * them; add z and z * z into norm's sums (a batch norm's statistics, see
- * bn in sc_nn.h); or store the batch norm's z * scale + shift, with its
- * ReLU when it has one folded.
- */
-enum { PIX_STORE, PIX_SUMS, PIX_NORM };
-
-/* A block of filters' batch-norm map, and one sample's sums: in double,
- * as the batch norm's own sums are after 32 rows, since a sample's
- * pixels summed in float lose digits as images grow (at 256 x 256 the
- * inverse deviation came out a part in ten thousand off). */
-struct mono_norm {
-	float scale[32], shift[32];
-	double s[32], s2[32];
-	int relu;
-};
-
 /* pix output pixels of one row, filters f0 .. f0 + width - 1, from the
- * bordered sample at v (rows `row` apart, pixels `step` apart), done
- * with as `how` says. */
+ * bordered sample at v (rows `row` apart, pixels `step` apart), stored
+ * at out (pixels F apart). */
 static inline __attribute__((always_inline)) void
 mono_pixels(const float *restrict v, size_t step, size_t row,
     const float wv[MONO_TAPS][32], const float bias[32],
-    float *restrict out, int F, struct mono_norm *restrict norm,
-    const int width, const int pix, const int how)
+    float *restrict out, int F, const int width, const int pix)
 {
-	float acc[MONO_PIX][32], s[32], s2[32];
+	float acc[MONO_PIX][32];
 
 	#pragma GCC unroll 8
 	for (int p = 0; p < pix; p++)
@@ -792,44 +775,31 @@ mono_pixels(const float *restrict v, size_t step, size_t row,
 			for (int f = 0; f < width; f++)
 				acc[p][f] += v[p * step + (size_t)(t / 3) *
 				    row + t % 3] * wv[t][f];
-	if (how == PIX_SUMS) {
-		/* Over the block's pixels first, then into norm's. */
-		for (int f = 0; f < width; f++)
-			s[f] = s2[f] = 0.0f;
-		#pragma GCC unroll 8
-		for (int p = 0; p < pix; p++)
-			for (int f = 0; f < width; f++) {
-				s[f] += acc[p][f];
-				s2[f] += acc[p][f] * acc[p][f];
-			}
-		for (int f = 0; f < width; f++) {
-			norm->s[f] += s[f];
-			norm->s2[f] += s2[f];
-		}
-		return;
-	}
 	#pragma GCC unroll 8
 	for (int p = 0; p < pix; p++)
-		for (int f = 0; f < width; f++) {
-			float y = acc[p][f];
+		for (int f = 0; f < width; f++)
+			out[(size_t)p * F + f] = acc[p][f];
+}
 
-			if (how == PIX_NORM) {
-				y = y * norm->scale[f] + norm->shift[f];
-				if (norm->relu)
-					y = y > 0.0f ? y : 0.0f;
-			}
-			out[(size_t)p * F + f] = y;
-		}
+/* A block of filters' 9 taps' weights and biases, from Wt. */
+static inline __attribute__((always_inline)) void
+mono_weights(const struct sc_layer *l, const float *restrict wt, int f0,
+    float wv[MONO_TAPS][32], float bias[32], const int width)
+{
+	for (int t = 0; t < MONO_TAPS; t++)
+		for (int f = 0; f < width; f++)
+			wv[t][f] = wt[(size_t)t * l->out.c + f0 + f];
+	for (int f = 0; f < width; f++)
+		bias[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
 }
 
 /* One sample's outputs for filters f0 .. f0 + width - 1 (a constant
- * where this is inlined), done with as `how` says: whole blocks of pix
- * pixels (8 for 16 filters, 4 for 32, so that the sums fill 8
- * registers), then the rest of each row in halving blocks. */
+ * where this is inlined): whole blocks of pix pixels (8 for 16 filters,
+ * 4 for 32, so that the sums fill 8 registers), then the rest of each
+ * row in halving blocks. */
 static inline __attribute__((always_inline)) void
 mono_sample(const struct sc_layer *l, const float *restrict pad,
-    const float *restrict wt, int f0, float *restrict y,
-    struct mono_norm *restrict norm, const int width, const int how)
+    const float *restrict wt, int f0, float *restrict y, const int width)
 {
 	int OH = l->out.h, OW = l->out.w, F = l->out.c;
 	const int pix = width == 16 ? MONO_PIX : MONO_PIX / 2;
@@ -837,11 +807,7 @@ mono_sample(const struct sc_layer *l, const float *restrict pad,
 	size_t step = (size_t)l->stride;
 	float wv[MONO_TAPS][32], bias[32];
 
-	for (int t = 0; t < MONO_TAPS; t++)
-		for (int f = 0; f < width; f++)
-			wv[t][f] = wt[(size_t)t * F + f0 + f];
-	for (int f = 0; f < width; f++)
-		bias[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
+	mono_weights(l, wt, f0, wv, bias, width);
 	for (int oh = 0; oh < OH; oh++) {
 		const float *v = pad + (size_t)oh * l->stride * row;
 		float *out = y + (size_t)oh * OW * F + f0;
@@ -849,21 +815,20 @@ mono_sample(const struct sc_layer *l, const float *restrict pad,
 
 		for (; ow + pix <= OW; ow += pix)
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, norm, width, pix, how);
-		if (ow + pix / 2 <= OW) {
+			    out + (size_t)ow * F, F, width, pix);
+		if (pix == 8 && ow + 4 <= OW) {
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, norm, width, pix / 2,
-			    how);
-			ow += pix / 2;
+			    out + (size_t)ow * F, F, width, 4);
+			ow += 4;
 		}
-		if (pix == 8 && ow + 2 <= OW) {
+		if (ow + 2 <= OW) {
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, norm, width, 2, how);
+			    out + (size_t)ow * F, F, width, 2);
 			ow += 2;
 		}
 		if (ow < OW)
 			mono_pixels(v + ow * step, step, row, wv, bias,
-			    out + (size_t)ow * F, F, norm, width, 1, how);
+			    out + (size_t)ow * F, F, width, 1);
 	}
 }
 
@@ -882,10 +847,10 @@ mono_forward(const struct sc_layer *l, const float *restrict x,
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
 			if (width == 32)
 				mono_sample(l, pad, wt, f0, y + s * out_len,
-				    NULL, 32, PIX_STORE);
+				    32);
 			else
 				mono_sample(l, pad, wt, f0, y + s * out_len,
-				    NULL, 16, PIX_STORE);
+				    16);
 	}
 }
 
@@ -947,111 +912,6 @@ mono_dw(const struct sc_layer *l, const float *restrict x,
 				mono_dw_sample(l, pad, g + f0, F, f0, dwt, 32);
 			else
 				mono_dw_sample(l, pad, g + f0, F, f0, dwt, 16);
-	}
-}
-
-/* One sample's outputs z, every filter, into z (out_pixels x F). */
-static inline __attribute__((always_inline)) void
-mono_outputs(const struct sc_layer *l, const float *restrict pad,
-    const float *restrict wt, float *restrict z)
-{
-	int width = mono_width(l);
-
-	for (int f0 = 0; f0 < l->out.c; f0 += width)
-		if (width == 32)
-			mono_sample(l, pad, wt, f0, z, NULL, 32, PIX_STORE);
-		else
-			mono_sample(l, pad, wt, f0, z, NULL, 16, PIX_STORE);
-}
-
-/* One sample of a one-channel layer doing its batch norm: its outputs'
- * sums added into sum (2 F doubles), or, with sum NULL, the batch norm's
- * output written to y, which is otherwise not written. */
-static inline __attribute__((always_inline)) void
-mono_norm_sample(const struct sc_layer *l, const float *restrict pad,
-    const float *restrict wt, float *restrict y, double *restrict sum)
-{
-	int F = l->out.c, width = mono_width(l);
-	const float *scale, *shift;
-	struct mono_norm norm;
-
-	sc_bn_affine(l->bn, &scale, &shift);
-	norm.relu = l->bn->relu;
-	for (int f0 = 0; f0 < F; f0 += width) {
-		for (int f = 0; f < width; f++) {
-			norm.scale[f] = scale[f0 + f];
-			norm.shift[f] = shift[f0 + f];
-			norm.s[f] = norm.s2[f] = 0.0f;
-		}
-		if (sum != NULL && width == 32)
-			mono_sample(l, pad, wt, f0, y, &norm, 32, PIX_SUMS);
-		else if (sum != NULL)
-			mono_sample(l, pad, wt, f0, y, &norm, 16, PIX_SUMS);
-		else if (width == 32)
-			mono_sample(l, pad, wt, f0, y, &norm, 32, PIX_NORM);
-		else
-			mono_sample(l, pad, wt, f0, y, &norm, 16, PIX_NORM);
-		for (int f = 0; sum != NULL && f < width; f++) {
-			sum[f0 + f] += norm.s[f];
-			sum[F + f0 + f] += norm.s2[f];
-		}
-	}
-}
-
-/*
- * What a pass over samples lo..hi of a one-channel layer that does its
- * batch norm does with each sample's outputs z: MONO_STATS adds the sums
- * of z and z * z into sum; MONO_NORM writes the batch norm's output into
- * y; MONO_GSUMS computes z into z (out_pixels x F floats) and adds the
- * sums of the gradient dy and dy * xhat into sum; MONO_DZ computes z
- * into z, writes dz into dz (as large) and adds the weight and bias
- * gradients into dwt (Wt's layout) and db, zeroed here.  sum (2 F
- * doubles) is zeroed here.  pad holds a bordered sample.
- */
-enum { MONO_STATS, MONO_NORM, MONO_GSUMS, MONO_DZ };
-
-SC_HOT static void
-mono_bn_range(const struct sc_layer *l, const float *restrict x,
-    const float *restrict wt, const float *restrict dy, float *restrict y,
-    long lo, long hi, int mode, double *restrict sum, float *restrict z,
-    float *restrict dz, float *restrict dwt, float *restrict db,
-    float *restrict pad)
-{
-	size_t in_len = sc_shape_size(l->in[0]);
-	size_t out_len = sc_shape_size(l->out);
-	long P = (long)out_pixels(l);
-	int F = l->out.c, width = mono_width(l);
-
-	if (sum != NULL)
-		memset(sum, 0, 2 * (size_t)F * sizeof(double));
-	if (mode == MONO_DZ) {
-		memset(dwt, 0, l->n_w * sizeof(float));
-		memset(db, 0, l->n_b * sizeof(float));
-	}
-	for (long s = lo; s < hi; s++) {
-		add_border(l, x + s * in_len, pad, s == lo);
-		if (mode == MONO_STATS || mode == MONO_NORM) {
-			mono_norm_sample(l, pad, wt, y != NULL ? y + s * out_len :
-			    z, mode == MONO_STATS ? sum : NULL);
-			continue;
-		}
-		mono_outputs(l, pad, wt, z);
-		switch (mode) {
-		case MONO_GSUMS:
-			sc_bn_sums(l->bn, z, dy + s * out_len, P, sum);
-			break;
-		default:
-			sc_bn_dx(l->bn, dy + s * out_len, z, dz, P);
-			if (l->n_b > 0)
-				add_rows(dz, (int)P, F, db);
-			for (int f0 = 0; f0 < F; f0 += width)
-				if (width == 32)
-					mono_dw_sample(l, pad, dz + f0, F, f0,
-					    dwt, 32);
-				else
-					mono_dw_sample(l, pad, dz + f0, F, f0,
-					    dwt, 16);
-		}
 	}
 }
 
@@ -1192,78 +1052,696 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
 			    block[j * l->out.c + f];
 }
 
-/* The parts of a thread's block a one-channel layer doing its batch
- * norm uses: dWt, a bordered sample, a sample's outputs and their
- * gradient (see partial_offset). */
-static void
-mono_bn_block(const struct sc_layer *l, int t, float **dwt, float **pad,
-    float **z, float **dz)
+/*
+ * fold_forward, fold_backward: a one-channel layer doing its batch norm
+ * (bn in sc_nn.h), and the 2x2 max pool after it when it has one (pool).
+ *
+ * Its outputs z = w . p + b, p a pixel's patch of 9 input values, have
+ * over the batch the mean w . pbar + b and the variance w' Cov w, where
+ * pbar and Cov are the patches' mean and covariance.  So the batch
+ * norm's statistics come from a pass over the input alone (54 sums a
+ * pixel, a sixth of the layer's multiply-adds), and a single pass
+ * computing z writes the batch norm's output, or the pool's, which is
+ * all that is stored; with each value goes a byte, its route, saying
+ * which z of its window it came from, or that the ReLU stopped its
+ * gradient (FOLD_STOP).
+ *
+ * Backward, z's gradient g is the output's, sent along the routes, then
+ * the batch norm's: dz = k (g - S / M - xhat Q / M), with k = gamma
+ * invstd, S = sum g and Q = sum g xhat over the batch's M pixels.  Q,
+ * dW = sum dz p and db = sum dz all follow from A = sum g p (9 sums a
+ * filter), S, pbar and Cov (see fold_finish), so one pass accumulating A
+ * and S, the work of a plain layer's weight gradient, is the whole
+ * backward.
+ *
+ * These sums run over each sample's values minus the sample's mean, so
+ * that images far from zero lose no digits, in float within blocks of
+ * FOLD_ROWS rows and in double beyond.
+ */
+#define FOLD_ROWS 8
+#define FOLD_STOP 255
+#define FOLD_MOMENTS (MONO_TAPS + MONO_TAPS * MONO_TAPS)
+
+/* The side of the windows whose outputs the layer writes: 2 with a
+ * pool, else 1. */
+static int
+fold_win(const struct sc_layer *l)
 {
-	*dwt = thread_block(l, t);
-	*pad = *dwt + round16(l->n_w);
-	*z = *pad + round16(padded_len(l));
-	*dz = *z + round16(out_pixels(l) * l->out.c);
+	return l->pool != NULL ? 2 : 1;
 }
 
-/* One pass of mono_bn_range over samples 0..n-1 on every thread, each
- * summing into its partials of the batch norm (MONO_STATS, MONO_GSUMS)
- * or, for MONO_DZ, into its share of dW and db, which are then added to
- * the layer's gradients in thread order. */
-static void
-mono_bn_pass(struct sc_layer *l, const float *x, const float *dy, float *y,
-    int n, int mode)
+/* The values a sample's output holds: the pool's or the batch norm's. */
+static size_t
+fold_len(const struct sc_layer *l)
 {
-	size_t offset = partial_offset(l, l->max_batch);
-	int parts = sc_threads();
+	int win = fold_win(l);
 
-	#pragma omp parallel num_threads(parts)
-	{
-		int t = omp_get_thread_num();
-		float *dwt, *pad, *z, *dz;
-		double *sum = mode == MONO_STATS || mode == MONO_GSUMS ?
-		    sc_bn_partials(l->bn, t) : NULL;
-		long lo, hi;
+	return (size_t)(l->out.h / win) * (l->out.w / win) * l->out.c;
+}
 
-		mono_bn_block(l, t, &dwt, &pad, &z, &dz);
-		sc_share(n, &lo, &hi);
-		mono_bn_range(l, x, l->work, dy, y, lo, hi, mode, sum, z, dz,
-		    dwt, dwt + offset + l->n_w, pad);
-		if (mode == MONO_DZ) {
-			share_from_wt(l, dwt, offset);
-			#pragma omp barrier
-			add_shares(l, t, parts, offset);
+/* Private memory: pbar (9 doubles) and Cov (9 x 9) of the last training
+ * pass, then the routes of its outputs, a byte each. */
+#define FOLD_ROUTES (2 * FOLD_MOMENTS + 14)
+
+static size_t
+conv_priv_size(const struct sc_layer *l, int max_batch)
+{
+	if (l->bn == NULL)
+		return 0;
+	return FOLD_ROUTES + ((size_t)max_batch * fold_len(l) + 3) / 4;
+}
+
+static double *
+fold_moments(const struct sc_layer *l)
+{
+	return (double *)l->priv;
+}
+
+static unsigned char *
+fold_routes(const struct sc_layer *l)
+{
+	return (unsigned char *)(l->priv + FOLD_ROUTES);
+}
+
+/* A thread's block: a bordered sample, 9 rows of taps (fold_moments_range)
+ * and doubles: the sums of the moments (FOLD_MOMENTS), then A (9 F) and S
+ * (F). */
+struct fold_block {
+	float *pad, *taps;
+	double *moments, *grad;
+};
+
+static size_t
+fold_tap_row(const struct sc_layer *l)
+{
+	return round16((size_t)l->out.w);
+}
+
+static size_t
+fold_block_len(const struct sc_layer *l)
+{
+	return round16(padded_len(l)) + FOLD_ROWS * MONO_TAPS *
+	    fold_tap_row(l) +
+	    round16(2 * (FOLD_MOMENTS + 10 * (size_t)l->out.c));
+}
+
+static struct fold_block
+fold_block(const struct sc_layer *l, int t)
+{
+	struct fold_block b;
+
+	b.pad = thread_block(l, t);
+	b.taps = b.pad + round16(padded_len(l));
+	b.moments = (double *)(b.taps + FOLD_ROWS * MONO_TAPS *
+	    fold_tap_row(l));
+	b.grad = b.moments + FOLD_MOMENTS;
+	return b;
+}
+
+/* The sample img less its mean c, bordered with -c, into pad; returns
+ * c. */
+static float
+shifted_border(const struct sc_layer *l, const float *restrict img,
+    float *restrict pad)
+{
+	int H = l->in[0].h, W = l->in[0].w, P = l->pad;
+	size_t row = (size_t)W + 2 * P;
+	double sum = 0.0;
+	float c;
+
+	for (size_t i = 0; i < (size_t)H * W; i++)
+		sum += img[i];
+	c = (float)(sum / ((double)H * W));
+	for (size_t i = 0; i < padded_len(l); i++)
+		pad[i] = -c;
+	for (int h = 0; h < H; h++)
+		for (int w = 0; w < W; w++)
+			pad[(h + P) * row + P + w] = img[(size_t)h * W + w] - c;
+	return c;
+}
+
+static double
+lanes_sum(sc_vf v)
+{
+	double s = 0.0;
+
+	for (int i = 0; i < 16; i++)
+		s += v[i];
+	return s;
+}
+
+/*
+ * The moments' 54 sums, p_j and p_j p_k (j <= k), numbered in the order
+ * j = 0..8, then for each j p_j and p_j p_k for k = j..8, run in
+ * FOLD_GROUPS groups, each over the same rows of taps, so that a group's
+ * sums and the 9 taps fit in the vector registers.
+ */
+#define FOLD_SUMS (MONO_TAPS + MONO_TAPS * (MONO_TAPS + 1) / 2)
+#define FOLD_GROUPS 3
+#define FOLD_GROUP (FOLD_SUMS / FOLD_GROUPS)
+
+/* Where sum p_j p_k is in that order, or sum p_j for k = j - 1. */
+static int
+fold_at(int j, int k)
+{
+	return 10 * j - j * (j - 1) / 2 + 1 + k - j;
+}
+
+/* Group g's sums over n rows of taps, 16 pixels a vector, the rows of
+ * tap t of row i starting at src[i][t], the last vector masked by tail;
+ * added into sum (FOLD_SUMS doubles, in the order above). */
+static inline __attribute__((always_inline)) void
+moment_group(const float *const src[FOLD_ROWS][MONO_TAPS], int n, int R,
+    sc_vi tail, double *restrict sum, const int g)
+{
+	sc_vf acc[FOLD_GROUP];
+
+	#pragma GCC unroll 18
+	for (int a = 0; a < FOLD_GROUP; a++)
+		acc[a] = (sc_vf){ 0.0f };
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < R; c += 16) {
+			sc_vi keep = c + 16 < R ? (sc_vi){ 0 } - 1 : tail;
+			sc_vf v[MONO_TAPS];
+			int at = 0;
+
+			#pragma GCC unroll 9
+			for (int t = 0; t < MONO_TAPS; t++)
+				v[t] = (sc_vf)((sc_vi)sc_vload(src[i][t] + c) &
+				    keep);
+			#pragma GCC unroll 9
+			for (int j = 0; j < MONO_TAPS; j++)
+				#pragma GCC unroll 10
+				for (int k = j - 1; k < MONO_TAPS; k++, at++)
+					if (at / FOLD_GROUP == g)
+						acc[at % FOLD_GROUP] += k < j ?
+						    v[j] : v[j] * v[k];
+		}
+	#pragma GCC unroll 18
+	for (int a = 0; a < FOLD_GROUP; a++)
+		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
+}
+
+/* The sums of the patches p and of p p' over samples lo..hi, into
+ * moments (9, then 9 x 9 with only j <= k set).  At stride 1 a tap's
+ * values along an output row lie side by side in the bordered sample;
+ * at other strides they are copied to taps first. */
+SC_HOT static void
+fold_moments_range(const struct sc_layer *l, const float *restrict x,
+    long lo, long hi, float *restrict pad, float *restrict taps,
+    double *restrict moments)
+{
+	int OH = l->out.h, OW = l->out.w, S = l->stride;
+	int R = (int)fold_tap_row(l);
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	size_t in_len = sc_shape_size(l->in[0]);
+	double n = (double)OH * OW, *P = moments + MONO_TAPS;
+	const float *src[FOLD_ROWS][MONO_TAPS];
+	sc_vi tail;
+
+	for (int i = 0; i < 16; i++)
+		tail[i] = R - 16 + i < OW ? -1 : 0;
+	memset(moments, 0, FOLD_MOMENTS * sizeof(double));
+	for (long s = lo; s < hi; s++) {
+		double sum[FOLD_SUMS] = { 0.0 };
+		float c = shifted_border(l, x + s * in_len, pad);
+
+		for (int oh = 0; oh < OH; oh += FOLD_ROWS) {
+			int n_rows = OH - oh < FOLD_ROWS ? OH - oh : FOLD_ROWS;
+
+			for (int i = 0; i < n_rows; i++)
+				for (int t = 0; t < MONO_TAPS; t++) {
+					const float *v = pad + ((size_t)(oh +
+					    i) * S + t / 3) * row + t % 3;
+					float *to = taps + ((size_t)i *
+					    MONO_TAPS + t) * R;
+
+					if (S == 1) {
+						src[i][t] = v;
+						continue;
+					}
+					for (int ow = 0; ow < OW; ow++)
+						to[ow] = v[(size_t)ow * S];
+					src[i][t] = to;
+				}
+			moment_group(src, n_rows, R, tail, sum, 0);
+			moment_group(src, n_rows, R, tail, sum, 1);
+			moment_group(src, n_rows, R, tail, sum, 2);
+		}
+		/* Back from p - c to p. */
+		for (int j = 0; j < MONO_TAPS; j++) {
+			double uj = sum[fold_at(j, j - 1)];
+
+			moments[j] += uj + n * c;
+			for (int k = j; k < MONO_TAPS; k++)
+				P[j * MONO_TAPS + k] += sum[fold_at(j, k)] +
+				    c * (uj + sum[fold_at(k, k - 1)]) +
+				    n * c * c;
 		}
 	}
 }
 
+/* pbar and Cov from every thread's sums, in thread order, and the batch
+ * norm's statistics from them. */
+static void
+fold_stats(struct sc_layer *l, int n)
+{
+	int F = l->out.c, parts = sc_threads();
+	double M = (double)n * out_pixels(l), sum[FOLD_MOMENTS] = { 0.0 };
+	double *pbar = fold_moments(l), *cov = pbar + MONO_TAPS;
+	double *mean = fold_block(l, 0).grad, *var = mean + F;
+
+	for (int t = 0; t < parts; t++)
+		for (int j = 0; j < FOLD_MOMENTS; j++)
+			sum[j] += fold_block(l, t).moments[j];
+	for (int j = 0; j < MONO_TAPS; j++)
+		pbar[j] = sum[j] / M;
+	for (int j = 0; j < MONO_TAPS; j++)
+		for (int k = j; k < MONO_TAPS; k++)
+			cov[j * MONO_TAPS + k] = cov[k * MONO_TAPS + j] =
+			    sum[MONO_TAPS + j * MONO_TAPS + k] / M -
+			    pbar[j] * pbar[k];
+	for (int f = 0; f < F; f++) {
+		const float *w = l->w + (size_t)f * MONO_TAPS;
+
+		mean[f] = l->n_b > 0 ? l->b[f] : 0.0;
+		var[f] = 0.0;
+		for (int j = 0; j < MONO_TAPS; j++) {
+			double wc = 0.0;
+
+			for (int k = 0; k < MONO_TAPS; k++)
+				wc += w[k] * cov[j * MONO_TAPS + k];
+			mean[f] += w[j] * pbar[j];
+			var[f] += w[j] * wc;
+		}
+	}
+	sc_bn_set(l->bn, mean, var, (size_t)M);
+}
+
+/* A route byte for each of 16 lanes. */
+typedef unsigned char fold_vb __attribute__((vector_size(16)));
+
+/* pix windows of one row of windows (win x win outputs z each, the
+ * first at the bordered sample's v), filters f0 .. f0 + 16 V - 1: the
+ * batch norm's output (with the ReLU when relu is set), its largest in
+ * each window, stored at out (windows F apart) with its route.  The
+ * vectors are named: left to the vectoriser, the choice of the largest
+ * stayed scalar. */
+static inline __attribute__((always_inline)) void
+fold_windows(const float *restrict v, size_t step, size_t row,
+    const sc_vf wv[MONO_TAPS][2], const sc_vf bias[2],
+    const sc_vf scale[2], const sc_vf shift[2], float *restrict out,
+    unsigned char *restrict route, int F, const int V, const int pix,
+    const int win, const int relu)
+{
+	sc_vf acc[4][MONO_PIX][2];
+
+	#pragma GCC unroll 4
+	for (int q = 0; q < win * win; q++)
+		#pragma GCC unroll 8
+		for (int p = 0; p < pix; p++)
+			#pragma GCC unroll 2
+			for (int u = 0; u < V; u++)
+				acc[q][p][u] = bias[u];
+	#pragma GCC unroll 9
+	for (int t = 0; t < MONO_TAPS; t++)
+		#pragma GCC unroll 4
+		for (int q = 0; q < win * win; q++)
+			#pragma GCC unroll 8
+			for (int p = 0; p < pix; p++) {
+				float in = v[((size_t)(q / win) * step +
+				    t / 3) * row + (size_t)(p * win + q % win) *
+				    step + t % 3];
+
+				#pragma GCC unroll 2
+				for (int u = 0; u < V; u++)
+					acc[q][p][u] += wv[t][u] * in;
+			}
+	#pragma GCC unroll 8
+	for (int p = 0; p < pix; p++)
+		#pragma GCC unroll 2
+		for (int u = 0; u < V; u++) {
+			sc_vf best = acc[0][p][u] * scale[u] + shift[u];
+			sc_vf zero = { 0.0f };
+			sc_vi k = { 0 };
+
+			#pragma GCC unroll 4
+			for (int q = 1; q < win * win; q++) {
+				sc_vf a = acc[q][p][u] * scale[u] + shift[u];
+				sc_vi gt = a > best;
+
+				k = (k & ~gt) | (gt & q);
+				best = (sc_vf)(((sc_vi)a & gt) |
+				    ((sc_vi)best & ~gt));
+			}
+			if (relu) {
+				sc_vi pos = best > zero;
+
+				k = (k & pos) | (~pos & FOLD_STOP);
+				best = (sc_vf)((sc_vi)best & pos);
+			}
+			sc_vstore(out + (size_t)p * F + 16 * u, best);
+			if (win > 1 || relu) {
+				fold_vb b = __builtin_convertvector(k,
+				    fold_vb);
+
+				memcpy(route + (size_t)p * F + 16 * u, &b,
+				    sizeof(b));
+			}
+		}
+}
+
+/* One sample's outputs for filters f0 .. f0 + width - 1, from the
+ * bordered sample pad: blocks of pix windows, then the rest of each row
+ * in halving blocks.  width, win, relu and unit (stride 1) are
+ * constants where this is inlined. */
+static inline __attribute__((always_inline)) void
+fold_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, int f0, float *restrict y,
+    unsigned char *restrict route, const int width, const int win,
+    const int relu, const int unit)
+{
+	int F = l->out.c, OHw = l->out.h / win, OWw = l->out.w / win;
+	const int pix = win == 2 ? 2 : width == 32 ? MONO_PIX / 2 : MONO_PIX;
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	size_t step = unit ? 1 : (size_t)l->stride, wstep = step * win;
+	const int V = width / 16;
+	sc_vf wv[MONO_TAPS][2], bias[2], scale[2], shift[2];
+	const float *sc, *sh;
+
+	sc_bn_affine(l->bn, &sc, &sh);
+	for (int u = 0; u < V; u++) {
+		int f = f0 + 16 * u;
+
+		for (int t = 0; t < MONO_TAPS; t++)
+			wv[t][u] = sc_vload(wt + (size_t)t * F + f);
+		bias[u] = (sc_vf){ 0.0f };
+		if (l->n_b > 0)
+			bias[u] = sc_vload(l->b + f);
+		scale[u] = sc_vload(sc + f);
+		shift[u] = sc_vload(sh + f);
+	}
+	for (int r = 0; r < OHw; r++) {
+		const float *v = pad + (size_t)r * win * step * row;
+		size_t at = (size_t)r * OWw * F + f0;
+		int c = 0;
+
+		for (; c + pix <= OWw; c += pix)
+			fold_windows(v + c * wstep, step, row, wv, bias,
+			    scale, shift, y + at + (size_t)c * F, route + at +
+			    (size_t)c * F, F, V, pix, win, relu);
+		if (pix == 8 && c + 4 <= OWw) {
+			fold_windows(v + c * wstep, step, row, wv, bias,
+			    scale, shift, y + at + (size_t)c * F, route + at +
+			    (size_t)c * F, F, V, 4, win, relu);
+			c += 4;
+		}
+		if (c + 2 <= OWw) {
+			fold_windows(v + c * wstep, step, row, wv, bias,
+			    scale, shift, y + at + (size_t)c * F, route + at +
+			    (size_t)c * F, F, V, 2, win, relu);
+			c += 2;
+		}
+		if (c < OWw)
+			fold_windows(v + c * wstep, step, row, wv, bias,
+			    scale, shift, y + at + (size_t)c * F, route + at +
+			    (size_t)c * F, F, V, 1, win, relu);
+	}
+}
+
+/* Every filter's outputs of one sample, fold_sample's constants chosen. */
+static inline __attribute__((always_inline)) void
+fold_filters(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, float *restrict y,
+    unsigned char *restrict route, int kind)
+{
+	int width = kind & 2 ? 32 : 16;
+
+	for (int f0 = 0; f0 < l->out.c; f0 += width)
+		switch (kind) {
+		case 0: fold_sample(l, pad, wt, f0, y, route, 16, 1, 0, 0); break;
+		case 1: fold_sample(l, pad, wt, f0, y, route, 16, 1, 1, 0); break;
+		case 2: fold_sample(l, pad, wt, f0, y, route, 32, 1, 0, 0); break;
+		case 3: fold_sample(l, pad, wt, f0, y, route, 32, 1, 1, 0); break;
+		case 4: fold_sample(l, pad, wt, f0, y, route, 16, 2, 0, 0); break;
+		case 5: fold_sample(l, pad, wt, f0, y, route, 16, 2, 1, 0); break;
+		case 8: fold_sample(l, pad, wt, f0, y, route, 16, 1, 0, 1); break;
+		case 9: fold_sample(l, pad, wt, f0, y, route, 16, 1, 1, 1); break;
+		case 10: fold_sample(l, pad, wt, f0, y, route, 32, 1, 0, 1); break;
+		case 11: fold_sample(l, pad, wt, f0, y, route, 32, 1, 1, 1); break;
+		case 12: fold_sample(l, pad, wt, f0, y, route, 16, 2, 0, 1); break;
+		case 13: fold_sample(l, pad, wt, f0, y, route, 16, 2, 1, 1); break;
+		}
+}
+
+/* The outputs of samples lo..hi, with the batch norm's map set. */
+SC_HOT static void
+fold_output_range(const struct sc_layer *l, const float *restrict x,
+    const float *restrict wt, float *restrict y, long lo, long hi,
+    float *restrict pad)
+{
+	size_t in_len = sc_shape_size(l->in[0]), len = fold_len(l);
+	/* relu, then 32 filters a block, then the pool, then stride 1. */
+	int kind = l->bn->relu | (l->pool == NULL && mono_width(l) == 32) << 1 |
+	    (l->pool != NULL) << 2 | (l->stride == 1) << 3;
+
+	for (long s = lo; s < hi; s++) {
+		add_border(l, x + s * in_len, pad, s == lo);
+		fold_filters(l, pad, wt, y + s * len, fold_routes(l) + s * len,
+		    kind);
+	}
+}
+
+/* One sample's A (less c S) and S for filters f0 .. f0 + width - 1,
+ * added into grad, from the gradient g of its outputs (at filter f0)
+ * sent along their routes when routed, and the sample less its mean c,
+ * bordered, in pad. */
+static inline __attribute__((always_inline)) void
+fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict g, const unsigned char *restrict route, int f0,
+    float c, double *restrict grad, const int width, const int win,
+    const int routed)
+{
+	int F = l->out.c, OHw = l->out.h / win, OWw = l->out.w / win;
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	size_t step = (size_t)l->stride;
+	const int V = width / 16;
+	sc_vf acc[MONO_TAPS][2], sum[2], zero = { 0.0f };
+	double sample[32] = { 0.0 };
+
+	#pragma GCC unroll 2
+	for (int u = 0; u < V; u++) {
+		for (int t = 0; t < MONO_TAPS; t++)
+			acc[t][u] = zero;
+		sum[u] = zero;
+	}
+	for (int r = 0; r < OHw; r++) {
+		for (int w = 0; w < OWw; w++) {
+			size_t at = ((size_t)r * OWw + w) * F;
+			sc_vf gv[2];
+			sc_vi rv[2];
+
+			#pragma GCC unroll 2
+			for (int u = 0; u < V; u++) {
+				gv[u] = sc_vload(g + at + 16 * u);
+				if (routed) {
+					fold_vb b;
+
+					memcpy(&b, route + at + 16 * u,
+					    sizeof(b));
+					rv[u] = __builtin_convertvector(b,
+					    sc_vi);
+					sum[u] += (sc_vf)((sc_vi)gv[u] &
+					    (rv[u] != FOLD_STOP));
+				} else
+					sum[u] += gv[u];
+			}
+			#pragma GCC unroll 4
+			for (int q = 0; q < win * win; q++) {
+				const float *a = pad + ((size_t)r * win +
+				    q / win) * step * row + ((size_t)w * win +
+				    q % win) * step;
+				sc_vf gq[2];
+
+				#pragma GCC unroll 2
+				for (int u = 0; u < V; u++)
+					gq[u] = routed ? (sc_vf)((sc_vi)gv[u] &
+					    (rv[u] == q)) : gv[u];
+				#pragma GCC unroll 9
+				for (int t = 0; t < MONO_TAPS; t++)
+					#pragma GCC unroll 2
+					for (int u = 0; u < V; u++)
+						acc[t][u] += gq[u] * a[(size_t)(t /
+						    3) * row + t % 3];
+			}
+		}
+		if ((r + 1) % FOLD_ROWS != 0 && r + 1 < OHw)
+			continue;
+		for (int u = 0; u < V; u++)
+			for (int f = 0; f < 16; f++) {
+				for (int t = 0; t < MONO_TAPS; t++)
+					grad[(size_t)t * F + f0 + 16 * u + f] +=
+					    acc[t][u][f];
+				sample[16 * u + f] += sum[u][f];
+			}
+		#pragma GCC unroll 2
+		for (int u = 0; u < V; u++) {
+			for (int t = 0; t < MONO_TAPS; t++)
+				acc[t][u] = zero;
+			sum[u] = zero;
+		}
+	}
+	/* Back from p - c to p. */
+	for (int f = 0; f < width; f++) {
+		for (int t = 0; t < MONO_TAPS; t++)
+			grad[(size_t)t * F + f0 + f] += c * sample[f];
+		grad[(size_t)MONO_TAPS * F + f0 + f] += sample[f];
+	}
+}
+
+/* A and S of samples lo..hi into grad (10 F doubles, zeroed here). */
+SC_HOT static void
+fold_grad_range(const struct sc_layer *l, const float *restrict x,
+    const float *restrict dy, long lo, long hi, float *restrict pad,
+    double *restrict grad)
+{
+	size_t in_len = sc_shape_size(l->in[0]), len = fold_len(l);
+	int win = fold_win(l), width = mono_width(l);
+	int routed = win == 2 || l->bn->relu;
+
+	memset(grad, 0, 10 * (size_t)l->out.c * sizeof(double));
+	for (long s = lo; s < hi; s++) {
+		const float *g = dy + s * len;
+		const unsigned char *route = fold_routes(l) + s * len;
+		float c = shifted_border(l, x + s * in_len, pad);
+
+		for (int f0 = 0; f0 < l->out.c; f0 += width)
+			if (width == 32 && win == 2)
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 32, 2, 1);
+			else if (win == 2)
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 16, 2, 1);
+			else if (width == 32 && routed)
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 32, 1, 1);
+			else if (width == 32)
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 32, 1, 0);
+			else if (routed)
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 16, 1, 1);
+			else
+				fold_dw_sample(l, pad, g + f0, route + f0, f0,
+				    c, grad, 16, 1, 0);
+	}
+}
+
 /*
- * A one-channel layer doing its batch norm (see bn in sc_nn.h).  The
- * forward pass computes the outputs twice, in registers, once for their
- * sums and once to write them normalised; backward, twice more, into a
- * sample's buffer in cache, for the gradient's sums and then for dz and
- * the weight gradient.  Each time they cost 9 multiply-adds apiece from
- * a one-channel image, where storing them for the batch norm to read
- * would move them through memory three times more.
+ * The gradients from every thread's A and S, added in thread order.
+ * With xhat = (z - mean) invstd and z = w . p + b, the sums over the
+ * batch's M pixels are, where delta = w . pbar + b - mean (0 but for the
+ * mean's rounding) and Ac = A - S pbar:
+ *   sum g xhat = Q = invstd (w . Ac + delta S)
+ *   sum xhat p    = M invstd (Cov w + delta pbar)
+ * so dW = sum dz p = k (Ac - Q invstd (Cov w + delta pbar)) and db =
+ * sum dz = -k Q invstd delta.  After a scoring pass mean and invstd are
+ * constants: dz = k g, dW = k A, db = k S and Q = invstd (w . A + (b -
+ * mean) S).  The batch norm's gradients are Q (gamma) and S (beta).
  */
 static void
-mono_bn_forward(struct sc_layer *l, const float *x, float *y, int n,
-    int train)
+fold_finish(struct sc_layer *l)
 {
-	transpose_weights(l, l->work);
-	if (train)
-		mono_bn_pass(l, x, NULL, NULL, n, MONO_STATS);
-	sc_bn_normalise(l->bn, (size_t)n * out_pixels(l), train);
-	mono_bn_pass(l, x, NULL, y, n, MONO_NORM);
+	struct sc_layer *bn = l->bn;
+	int F = l->out.c, parts = sc_threads();
+	const double *pbar = fold_moments(l), *cov = pbar + MONO_TAPS;
+	const float *mean, *invstd;
+
+	sc_bn_stats(bn, &mean, &invstd);
+	for (int f = 0; f < F; f++) {
+		const float *w = l->w + (size_t)f * MONO_TAPS;
+		double A[MONO_TAPS] = { 0.0 }, S = 0.0, Q;
+		double r = invstd[f], k = (double)bn->w[f] * invstd[f];
+		double delta = (l->n_b > 0 ? l->b[f] : 0.0) - mean[f];
+
+		for (int t = 0; t < parts; t++) {
+			const double *grad = fold_block(l, t).grad;
+
+			for (int j = 0; j < MONO_TAPS; j++)
+				A[j] += grad[(size_t)j * F + f];
+			S += grad[(size_t)MONO_TAPS * F + f];
+		}
+		if (!bn->train) {
+			Q = delta * S;
+			for (int j = 0; j < MONO_TAPS; j++) {
+				Q += w[j] * A[j];
+				l->dw[(size_t)f * MONO_TAPS + j] += (float)(k *
+				    A[j]);
+			}
+			Q *= r;
+			if (l->n_b > 0)
+				l->db[f] += (float)(k * S);
+		} else {
+			for (int j = 0; j < MONO_TAPS; j++) {
+				delta += w[j] * pbar[j];
+				A[j] -= S * pbar[j];
+			}
+			Q = delta * S;
+			for (int j = 0; j < MONO_TAPS; j++)
+				Q += w[j] * A[j];
+			Q *= r;
+			for (int j = 0; j < MONO_TAPS; j++) {
+				double cw = delta * pbar[j];
+
+				for (int i = 0; i < MONO_TAPS; i++)
+					cw += cov[j * MONO_TAPS + i] * w[i];
+				l->dw[(size_t)f * MONO_TAPS + j] += (float)(k *
+				    (A[j] - Q * r * cw));
+			}
+			if (l->n_b > 0)
+				l->db[f] += (float)(-k * Q * r * delta);
+		}
+		bn->dw[f] += (float)Q;
+		bn->db[f] += (float)S;
+	}
 }
 
 static void
-mono_bn_backward(struct sc_layer *l, const float *x, const float *dy,
-    int n)
+fold_forward(struct sc_layer *l, const float *x, float *y, int n, int train)
 {
 	transpose_weights(l, l->work);
-	mono_bn_pass(l, x, dy, NULL, n, MONO_GSUMS);
-	sc_bn_gradient(l->bn, (size_t)n * out_pixels(l));
-	mono_bn_pass(l, x, dy, NULL, n, MONO_DZ);
+	if (!train)
+		sc_bn_set(l->bn, NULL, NULL, 0);
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		struct fold_block b = fold_block(l, omp_get_thread_num());
+		long lo, hi;
+
+		sc_share(n, &lo, &hi);
+		if (train) {
+			fold_moments_range(l, x, lo, hi, b.pad, b.taps,
+			    b.moments);
+			#pragma omp barrier
+			#pragma omp master
+			fold_stats(l, n);
+			#pragma omp barrier
+		}
+		fold_output_range(l, x, l->work, y, lo, hi, b.pad);
+	}
+}
+
+static void
+fold_backward(struct sc_layer *l, const float *x, const float *dy, int n)
+{
+	#pragma omp parallel num_threads(sc_threads())
+	{
+		struct fold_block b = fold_block(l, omp_get_thread_num());
+		long lo, hi;
+
+		sc_share(n, &lo, &hi);
+		fold_grad_range(l, x, dy, lo, hi, b.pad, b.grad);
+	}
+	fold_finish(l);
 }
 
 static void
@@ -1275,7 +1753,7 @@ conv_forward(struct sc_layer *l, const float *const *x, float *y, int n,
 	int mono = is_mono(l);
 
 	if (l->bn != NULL) {
-		mono_bn_forward(l, x[0], y, n, train);
+		fold_forward(l, x[0], y, n, train);
 		return;
 	}
 	if (direct)
@@ -1394,7 +1872,7 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 
 	(void)y;
 	if (l->bn != NULL) {
-		mono_bn_backward(l, x[0], dy, n);
+		fold_backward(l, x[0], dy, n);
 		return;
 	}
 	if (direct)
@@ -1472,6 +1950,7 @@ static const struct sc_layer_ops conv_ops = {
 	.init = conv_init,
 	.forward = conv_forward,
 	.backward = conv_backward,
+	.priv_size = conv_priv_size,
 	.work_size = conv_work_size,
 	.adds_dx = conv_adds_dx,
 	.takes_bn = conv_takes_bn,

@@ -566,12 +566,14 @@ fold_cuts(struct sc_model *m)
 
 /* A batch norm that is the only reader of a layer able to do it, which
  * reads the network's input, is done by that layer (see bn in sc_nn.h);
- * the batch norm's folded ReLU goes with it. */
+ * the batch norm's folded ReLU goes with it, and so does a 2x2 max pool
+ * of stride 2 that is the only reader of their output. */
 static void
 fold_bns(struct sc_model *m)
 {
 	for (int i = 0; i + 1 < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i], *b = &m->layers[i + 1];
+		int last = i + 1;	/* whose output the pool would read */
 
 		if (l->ops->takes_bn == NULL || !l->ops->takes_bn(l) ||
 		    l->src[0] != SC_INPUT ||
@@ -583,8 +585,24 @@ fold_bns(struct sc_model *m)
 		b->done_by = i;
 		/* So is the batch norm's ReLU, then. */
 		for (int j = i + 2; j < m->n_layers; j++)
-			if (m->layers[j].fused && m->layers[j].done_by == i + 1)
+			if (m->layers[j].fused && m->layers[j].done_by == i + 1) {
 				m->layers[j].done_by = i;
+				last = j;
+			}
+		for (int j = last + 1; j < m->n_layers; j++) {
+			struct sc_layer *p = &m->layers[j];
+
+			if (p->n_src != 1 || p->src[0] != last)
+				continue;
+			if (strcmp(p->ops->kind, "maxpool") == 0 &&
+			    p->k == 2 && p->stride == 2 &&
+			    readers(m, last) == 1) {
+				l->pool = p;
+				p->fused = 1;
+				p->done_by = i;
+			}
+			break;
+		}
 	}
 }
 
@@ -613,7 +631,9 @@ allocate(struct sc_model *m)
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
-		size_t out = (size_t)m->max_batch * sc_shape_size(l->out);
+		/* A layer doing a pool writes the pool's output. */
+		size_t out = (size_t)m->max_batch * sc_shape_size(l->pool !=
+		    NULL ? l->pool->out : l->out);
 
 		m->n_theta += l->n_w + l->n_b;
 		m->n_state += l->n_state;

@@ -103,12 +103,13 @@ struct sc_layer {
 	struct sc_shape cut_in;
 	/* A one-channel convolution whose only reader is a batch norm,
 	 * and which reads the network's input, does that batch norm (and
-	 * its folded ReLU) itself: its forward writes the batch norm's
-	 * output, recomputing its own outputs in registers rather than
-	 * storing them and reading them back; its backward takes the
-	 * gradient of that output.  bn points to the batch norm, which
-	 * is not run. */
-	struct sc_layer *bn;
+	 * its folded ReLU) itself, and the 2x2 max pool with stride 2
+	 * that is the only reader of their output, if there is one: its
+	 * forward writes the batch norm's (or the pool's) output, from
+	 * its own outputs held in registers, never stored; its backward
+	 * takes the gradient of that output.  bn points to the batch
+	 * norm and pool to the pool (or is NULL); they are not run. */
+	struct sc_layer *bn, *pool;
 };
 
 /* What a network is made of, before it is built. */
@@ -223,27 +224,20 @@ void sc_relu_grad_range(const float *y, const float *g, float *d, long lo,
     long hi);
 
 /* A batch norm done by the layer before it (see bn in struct sc_layer).
- * That layer sums, each thread t into sc_bn_partials(bn, t) (2 C
- * doubles, zeroed by it), the values x the batch norm would read and
- * their squares; sc_bn_normalise then sets mean, invstd and the affine
- * map y = x * scale + shift (then the ReLU, when folded), whose rows
- * sc_bn_affine gives, from those sums when train is set and from the
- * running statistics otherwise (updating them, as a training pass
- * does).  Backward, the layer adds with sc_bn_sums, on its rows of x
- * and dy, the sums of the gradient dy (counted only where the ReLU
- * passed, with one folded) and of dy * xhat, xhat = (x - mean) * invstd;
- * sc_bn_gradient adds the batch norm's parameter gradients and sets the
- * map sc_bn_dx applies to get dx.  M is the number of values per
- * channel in the batch; rows, the number of rows of C values given. */
-double *sc_bn_partials(const struct sc_layer *bn, int t);
-void sc_bn_normalise(struct sc_layer *bn, size_t M, int train);
+ * sc_bn_set sets the batch norm's mean, invstd and affine map y = x *
+ * scale + shift (then the ReLU, when folded), as its own forward pass
+ * would: from the batch's mean and (biased) variance of each channel
+ * over M values when mean is not NULL, updating the running statistics
+ * as a training pass does, and from the running statistics when it is
+ * (scoring).  sc_bn_affine and sc_bn_stats give those rows (C floats
+ * each); the layer adds the batch norm's parameter gradients to its dw
+ * (gamma) and db (beta) itself. */
+void sc_bn_set(struct sc_layer *bn, const double *mean, const double *var,
+    size_t M);
 void sc_bn_affine(const struct sc_layer *bn, const float **scale,
     const float **shift);
-void sc_bn_sums(const struct sc_layer *bn, const float *x, const float *dy,
-    long rows, double *sum);
-void sc_bn_gradient(struct sc_layer *bn, size_t M);
-void sc_bn_dx(const struct sc_layer *bn, const float *dy, const float *x,
-    float *dx, long rows);
+void sc_bn_stats(const struct sc_layer *bn, const float **mean,
+    const float **invstd);
 
 /* The direct convolution the fast one is tested against: y[n, out]
  * from x[n, in] with l's weights, one output at a time. */
