@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sc_blas.h"
@@ -1311,6 +1312,61 @@ test_mlp_gradients(struct sc_rng *rng)
 	sc_model_free(m);
 }
 
+/* A network whose first convolution does its batch norm, ReLU and max
+ * pool, as a description file gives it: the model folds the three into
+ * the convolution, sizes its output as the pool's, and the whole
+ * parameter gradient matches finite differences.  The image's odd sides
+ * leave a row and a column out of the pool. */
+static void
+test_fold_model_gradients(struct sc_rng *rng)
+{
+	enum { N = 4, K = 3 };
+	static const char text[] = "{ \"layers\": ["
+	    "{ \"type\": \"conv\", \"filters\": 16, \"pad\": 1 },"
+	    "{ \"type\": \"batchnorm\" }, { \"type\": \"relu\" },"
+	    "{ \"type\": \"maxpool\" }, { \"type\": \"gap\" },"
+	    "{ \"type\": \"dense\", \"units\": 3 } ] }";
+	struct sc_model_spec spec;
+	struct sc_shape in = { 1, 7, 6 };
+	struct sc_model *m;
+	char path[64];
+	float x[N * 42];
+	uint8_t y[N] = { 0, 1, 2, 1 };
+	double worst;
+	int checked, kinks;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/test_nn_fold_%ld.json",
+	    (long)getpid());
+	f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		return;
+	fputs(text, f);
+	fclose(f);
+	CHECK(sc_model_spec_parse(&spec, path, NULL) == 0);
+	m = sc_model_create(&spec, in, K, N);
+	remove(path);
+	if (!CHECK(m != NULL))
+		return;
+	CHECK(m->layers[0].bn == &m->layers[1]);
+	CHECK(m->layers[0].pool == &m->layers[3]);
+	CHECK(m->layers[3].fused && m->layers[3].done_by == 0);
+	CHECK(m->layers[2].fused && m->layers[2].done_by == 0);
+	sc_model_init(m, rng);
+	fill(rng, m->theta, m->n_theta, 0.5);
+	fill(rng, x, N * 42, 1.0);
+	/* A smaller step than mlp's: the pool's maxima sit closer
+	 * together than its kink test sees at 1e-3. */
+	worst = model_gradient_gap(m, x, y, N, K, 3e-4f, 1e-6, &checked,
+	    &kinks);
+	if (!CHECK(worst < 2e-3))
+		fprintf(stderr, "  folded pool: worst gradient error %g\n",
+		    worst);
+	if (!CHECK(kinks < (int)m->n_theta / 10 && checked > 0))
+		fprintf(stderr, "  folded pool: %d kinks\n", kinks);
+	sc_model_free(m);
+}
+
 /* resnet8's parameter gradient, on 8x8 images, with its convolutions
  * adding dx into the gradient a shortcut wrote, against the same with
  * every layer writing its own buffer and the model adding them: they
@@ -1515,6 +1571,7 @@ main(void)
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
 	test_mlp_gradients(&rng);
+	test_fold_model_gradients(&rng);
 	test_resnet_adding(&rng);
 	test_sgd_by_hand();
 	test_init_is_seeded();
