@@ -1159,8 +1159,9 @@ fold_block(const struct sc_layer *l, int t)
 }
 
 /* The sample img less its mean c, bordered with -c, into pad; returns
- * c. */
-static float
+ * c.  Inlined, so that the loops vectorise in each caller's clone; the
+ * mean sums rows in float and the rows in double. */
+static inline __attribute__((always_inline)) float
 shifted_border(const struct sc_layer *l, const float *restrict img,
     float *restrict pad)
 {
@@ -1169,8 +1170,13 @@ shifted_border(const struct sc_layer *l, const float *restrict img,
 	double sum = 0.0;
 	float c;
 
-	for (size_t i = 0; i < (size_t)H * W; i++)
-		sum += img[i];
+	for (int h = 0; h < H; h++) {
+		float part = 0.0f;
+
+		for (int w = 0; w < W; w++)
+			part += img[(size_t)h * W + w];
+		sum += part;
+	}
 	c = (float)(sum / ((double)H * W));
 	for (size_t i = 0; i < padded_len(l); i++)
 		pad[i] = -c;
@@ -1338,8 +1344,11 @@ fold_stats(struct sc_layer *l, int n)
 	sc_bn_set(l->bn, mean, var, (size_t)M);
 }
 
-/* A route byte for each of 16 lanes. */
+/* A route byte for each of 16 lanes, and the step between them and
+ * sc_vi lanes: GCC widens bytes to ints one lane at a time, but in two
+ * steps through shorts with vector instructions. */
 typedef unsigned char fold_vb __attribute__((vector_size(16)));
+typedef unsigned short fold_vs __attribute__((vector_size(32)));
 
 /* pix windows of one row of windows (win x win outputs z each, the
  * first at the bordered sample's v), filters f0 .. f0 + 16 V - 1: the
@@ -1549,8 +1558,9 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 
 					memcpy(&b, route + at + 16 * u,
 					    sizeof(b));
-					rv[u] = __builtin_convertvector(b,
-					    sc_vi);
+					rv[u] = __builtin_convertvector(
+					    __builtin_convertvector(b,
+					    fold_vs), sc_vi);
 					sum[u] += (sc_vf)((sc_vi)gv[u] &
 					    (rv[u] != FOLD_STOP));
 				} else
@@ -1606,7 +1616,10 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
     double *restrict grad)
 {
 	size_t in_len = sc_shape_size(l->in[0]), len = fold_len(l);
-	int win = fold_win(l), width = mono_width(l);
+	/* With the pool, 16 filters a block leave the sums, the gradient
+	 * and its routes all in registers: 0.075 s against 0.095 s for
+	 * cnn's 200 updates. */
+	int win = fold_win(l), width = win == 2 ? 16 : mono_width(l);
 	int routed = win == 2 || l->bn->relu;
 
 	memset(grad, 0, 10 * (size_t)l->out.c * sizeof(double));
@@ -1616,10 +1629,7 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 		float c = shifted_border(l, x + s * in_len, pad);
 
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
-			if (width == 32 && win == 2)
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 32, 2, 1);
-			else if (win == 2)
+			if (win == 2)
 				fold_dw_sample(l, pad, g + f0, route + f0, f0,
 				    c, grad, 16, 2, 1);
 			else if (width == 32 && routed)
