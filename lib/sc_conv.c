@@ -1158,42 +1158,54 @@ fold_block(const struct sc_layer *l, int t)
 	return b;
 }
 
-/* The sample img less its mean c, bordered with -c, into pad; returns
- * c.  Inlined, so that the loops vectorise in each caller's clone; the
- * mean sums rows in float and the rows in double. */
+/* The sum of v's lanes in double, as a tree of vector additions: lane
+ * by lane, each sum was a chain of 16 dependent additions, which cost
+ * the moments' pass a third of its time. */
+typedef float fold_vh __attribute__((vector_size(32)));
+typedef double fold_vd __attribute__((vector_size(64)));
+typedef double fold_vd4 __attribute__((vector_size(32)));
+typedef double fold_vd2 __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) double
+lanes_sum(sc_vf v)
+{
+	fold_vh lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+	fold_vh hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14,
+	    15);
+	fold_vd d = __builtin_convertvector(lo, fold_vd) +
+	    __builtin_convertvector(hi, fold_vd);
+	fold_vd4 q = __builtin_shufflevector(d, d, 0, 1, 2, 3) +
+	    __builtin_shufflevector(d, d, 4, 5, 6, 7);
+	fold_vd2 h = __builtin_shufflevector(q, q, 0, 1) +
+	    __builtin_shufflevector(q, q, 2, 3);
+
+	return h[0] + h[1];
+}
+
+/* The sample img less c, about its mean, bordered with -c, into pad;
+ * returns c.  Inlined, so that the loops vectorise in each caller's
+ * clone.  Any c would give the same sums but for rounding, so the mean
+ * is summed the fast way, 16 float lanes apart. */
 static inline __attribute__((always_inline)) float
 shifted_border(const struct sc_layer *l, const float *restrict img,
     float *restrict pad)
 {
 	int H = l->in[0].h, W = l->in[0].w, P = l->pad;
-	size_t row = (size_t)W + 2 * P;
-	double sum = 0.0;
-	float c;
+	size_t row = (size_t)W + 2 * P, n = (size_t)H * W, i = 0;
+	sc_vf part = { 0.0f };
+	float c = 0.0f;
 
-	for (int h = 0; h < H; h++) {
-		float part = 0.0f;
-
-		for (int w = 0; w < W; w++)
-			part += img[(size_t)h * W + w];
-		sum += part;
-	}
-	c = (float)(sum / ((double)H * W));
-	for (size_t i = 0; i < padded_len(l); i++)
+	for (; i + 16 <= n; i += 16)
+		part += sc_vload(img + i);
+	for (; i < n; i++)
+		c += img[i];
+	c = (float)((lanes_sum(part) + c) / (double)n);
+	for (i = 0; i < padded_len(l); i++)
 		pad[i] = -c;
 	for (int h = 0; h < H; h++)
 		for (int w = 0; w < W; w++)
 			pad[(h + P) * row + P + w] = img[(size_t)h * W + w] - c;
 	return c;
-}
-
-static double
-lanes_sum(sc_vf v)
-{
-	double s = 0.0;
-
-	for (int i = 0; i < 16; i++)
-		s += v[i];
-	return s;
 }
 
 /*
