@@ -1079,6 +1079,7 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
  * FOLD_ROWS rows and in double beyond.
  */
 #define FOLD_ROWS 8
+#define FOLD_AHEAD 4	/* windows ahead the backward prefetches g */
 #define FOLD_STOP 255
 #define FOLD_MOMENTS (MONO_TAPS + MONO_TAPS * MONO_TAPS)
 
@@ -1561,6 +1562,8 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 			size_t at = ((size_t)r * OWw + w) * F;
 			sc_vf gv[2];
 			sc_vi rv[2];
+
+			__builtin_prefetch(g + at + FOLD_AHEAD * F);
 
 			#pragma GCC unroll 2
 			for (int u = 0; u < V; u++) {
