@@ -1491,29 +1491,44 @@ fold_sample(const struct sc_layer *l, const float *restrict pad,
 	}
 }
 
-/* Every filter's outputs of one sample, fold_sample's constants chosen. */
+/* fold_sample with relu and unit (stride 1) made constants. */
+static inline __attribute__((always_inline)) void
+fold_sample_as(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict wt, int f0, float *restrict y,
+    unsigned char *restrict route, const int width, const int win,
+    int relu, int unit)
+{
+	if (relu && unit)
+		fold_sample(l, pad, wt, f0, y, route, width, win, 1, 1);
+	else if (relu)
+		fold_sample(l, pad, wt, f0, y, route, width, win, 1, 0);
+	else if (unit)
+		fold_sample(l, pad, wt, f0, y, route, width, win, 0, 1);
+	else
+		fold_sample(l, pad, wt, f0, y, route, width, win, 0, 0);
+}
+
+/* Every filter's outputs of one sample: 16 filters a block under a pool
+ * (more sums would not fit the registers), else mono_width's. */
 static inline __attribute__((always_inline)) void
 fold_filters(const struct sc_layer *l, const float *restrict pad,
     const float *restrict wt, float *restrict y,
-    unsigned char *restrict route, int kind)
+    unsigned char *restrict route)
 {
-	int width = kind & 2 ? 32 : 16;
+	int relu = l->bn->relu, unit = l->stride == 1;
 
-	for (int f0 = 0; f0 < l->out.c; f0 += width)
-		switch (kind) {
-		case 0: fold_sample(l, pad, wt, f0, y, route, 16, 1, 0, 0); break;
-		case 1: fold_sample(l, pad, wt, f0, y, route, 16, 1, 1, 0); break;
-		case 2: fold_sample(l, pad, wt, f0, y, route, 32, 1, 0, 0); break;
-		case 3: fold_sample(l, pad, wt, f0, y, route, 32, 1, 1, 0); break;
-		case 4: fold_sample(l, pad, wt, f0, y, route, 16, 2, 0, 0); break;
-		case 5: fold_sample(l, pad, wt, f0, y, route, 16, 2, 1, 0); break;
-		case 8: fold_sample(l, pad, wt, f0, y, route, 16, 1, 0, 1); break;
-		case 9: fold_sample(l, pad, wt, f0, y, route, 16, 1, 1, 1); break;
-		case 10: fold_sample(l, pad, wt, f0, y, route, 32, 1, 0, 1); break;
-		case 11: fold_sample(l, pad, wt, f0, y, route, 32, 1, 1, 1); break;
-		case 12: fold_sample(l, pad, wt, f0, y, route, 16, 2, 0, 1); break;
-		case 13: fold_sample(l, pad, wt, f0, y, route, 16, 2, 1, 1); break;
-		}
+	if (l->pool != NULL)
+		for (int f0 = 0; f0 < l->out.c; f0 += 16)
+			fold_sample_as(l, pad, wt, f0, y, route, 16, 2, relu,
+			    unit);
+	else if (mono_width(l) == 32)
+		for (int f0 = 0; f0 < l->out.c; f0 += 32)
+			fold_sample_as(l, pad, wt, f0, y, route, 32, 1, relu,
+			    unit);
+	else
+		for (int f0 = 0; f0 < l->out.c; f0 += 16)
+			fold_sample_as(l, pad, wt, f0, y, route, 16, 1, relu,
+			    unit);
 }
 
 /* The outputs of samples lo..hi, with the batch norm's map set. */
@@ -1523,14 +1538,10 @@ fold_output_range(const struct sc_layer *l, const float *restrict x,
     float *restrict pad)
 {
 	size_t in_len = sc_shape_size(l->in[0]), len = fold_len(l);
-	/* relu, then 32 filters a block, then the pool, then stride 1. */
-	int kind = l->bn->relu | (l->pool == NULL && mono_width(l) == 32) << 1 |
-	    (l->pool != NULL) << 2 | (l->stride == 1) << 3;
 
 	for (long s = lo; s < hi; s++) {
 		add_border(l, x + s * in_len, pad, s == lo);
-		fold_filters(l, pad, wt, y + s * len, fold_routes(l) + s * len,
-		    kind);
+		fold_filters(l, pad, wt, y + s * len, fold_routes(l) + s * len);
 	}
 }
 
@@ -1551,13 +1562,16 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 	sc_vf acc[MONO_TAPS][2], sum[2], zero = { 0.0f };
 	double sample[32] = { 0.0 };
 
-	#pragma GCC unroll 2
-	for (int u = 0; u < V; u++) {
-		for (int t = 0; t < MONO_TAPS; t++)
-			acc[t][u] = zero;
-		sum[u] = zero;
-	}
 	for (int r = 0; r < OHw; r++) {
+		/* A block of FOLD_ROWS rows sums in float. */
+		#pragma GCC unroll 2
+		for (int u = 0; u < V; u++) {
+			if (r % FOLD_ROWS != 0)
+				break;
+			for (int t = 0; t < MONO_TAPS; t++)
+				acc[t][u] = zero;
+			sum[u] = zero;
+		}
 		for (int w = 0; w < OWw; w++) {
 			size_t at = ((size_t)r * OWw + w) * F;
 			sc_vf gv[2];
@@ -1593,11 +1607,14 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 					gq[u] = routed ? (sc_vf)((sc_vi)gv[u] &
 					    (rv[u] == q)) : gv[u];
 				#pragma GCC unroll 9
-				for (int t = 0; t < MONO_TAPS; t++)
+				for (int t = 0; t < MONO_TAPS; t++) {
+					float in = a[(size_t)(t / 3) * row +
+					    t % 3];
+
 					#pragma GCC unroll 2
 					for (int u = 0; u < V; u++)
-						acc[t][u] += gq[u] * a[(size_t)(t /
-						    3) * row + t % 3];
+						acc[t][u] += gq[u] * in;
+				}
 			}
 		}
 		if ((r + 1) % FOLD_ROWS != 0 && r + 1 < OHw)
@@ -1609,12 +1626,6 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 					    acc[t][u][f];
 				sample[16 * u + f] += sum[u][f];
 			}
-		#pragma GCC unroll 2
-		for (int u = 0; u < V; u++) {
-			for (int t = 0; t < MONO_TAPS; t++)
-				acc[t][u] = zero;
-			sum[u] = zero;
-		}
 	}
 	/* Back from p - c to p. */
 	for (int f = 0; f < width; f++) {

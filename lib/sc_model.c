@@ -584,11 +584,14 @@ fold_bns(struct sc_model *m)
 		b->fused = 1;
 		b->done_by = i;
 		/* So is the batch norm's ReLU, then. */
-		for (int j = i + 2; j < m->n_layers; j++)
-			if (m->layers[j].fused && m->layers[j].done_by == i + 1) {
-				m->layers[j].done_by = i;
+		for (int j = i + 2; j < m->n_layers; j++) {
+			struct sc_layer *r = &m->layers[j];
+
+			if (r->fused && r->done_by == i + 1) {
+				r->done_by = i;
 				last = j;
 			}
+		}
 		for (int j = last + 1; j < m->n_layers; j++) {
 			struct sc_layer *p = &m->layers[j];
 
