@@ -341,6 +341,7 @@ padded_len(const struct sc_layer *l)
  * case, last, its share of dW and db, which the threads then add up in a
  * fixed order.  A forward pass through the direct loops needs only a
  * bordered sample, at the start of the block, which is never smaller.
+ * A layer doing its batch norm lays out its block as fold_block says.
  */
 static size_t
 shared_work(const struct sc_layer *l)

@@ -48,6 +48,18 @@ zeros(size_t n)
 	return calloc(n > 0 ? n : 1, sizeof(float));
 }
 
+/* Parameters, state and private memory for a layer outside a model. */
+static void
+layer_memory(struct sc_layer *l, int n)
+{
+	l->max_batch = n;
+	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
+	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
+	l->state = zeros(l->n_state);
+	l->priv = zeros(l->ops->priv_size ? l->ops->priv_size(l, n) : 0);
+	l->work = zeros(l->ops->work_size ? l->ops->work_size(l, n) : 0);
+}
+
 static void
 rig_setup(struct rig *g, struct sc_layer *l, int n, int train,
     struct sc_rng *rng)
@@ -56,12 +68,7 @@ rig_setup(struct rig *g, struct sc_layer *l, int n, int train,
 
 	memset(g, 0, sizeof(*g));
 	g->l = l, g->n = n, g->train = train;
-	l->max_batch = n;
-	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
-	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
-	l->state = zeros(l->n_state);
-	l->priv = zeros(l->ops->priv_size ? l->ops->priv_size(l, n) : 0);
-	l->work = zeros(l->ops->work_size ? l->ops->work_size(l, n) : 0);
+	layer_memory(l, n);
 	sc_rng_seed(&g->rng, 11);
 	g->rng_start = g->rng;
 	l->rng = &g->rng;
@@ -913,18 +920,6 @@ worst_gap(const float *a, const float *b, size_t n)
 	worst = worst_relative(a, wide, n);
 	free(wide);
 	return worst;
-}
-
-/* Parameters, state and private memory for a layer outside a model. */
-static void
-layer_memory(struct sc_layer *l, int n)
-{
-	l->max_batch = n;
-	l->w = zeros(l->n_w), l->dw = zeros(l->n_w);
-	l->b = zeros(l->n_b), l->db = zeros(l->n_b);
-	l->state = zeros(l->n_state);
-	l->priv = zeros(l->ops->priv_size ? l->ops->priv_size(l, n) : 0);
-	l->work = zeros(l->ops->work_size ? l->ops->work_size(l, n) : 0);
 }
 
 static void
