@@ -782,18 +782,6 @@ mono_pixels(const float *restrict v, size_t step, size_t row,
 			out[(size_t)p * F + f] = acc[p][f];
 }
 
-/* A block of filters' 9 taps' weights and biases, from Wt. */
-static inline __attribute__((always_inline)) void
-mono_weights(const struct sc_layer *l, const float *restrict wt, int f0,
-    float wv[MONO_TAPS][32], float bias[32], const int width)
-{
-	for (int t = 0; t < MONO_TAPS; t++)
-		for (int f = 0; f < width; f++)
-			wv[t][f] = wt[(size_t)t * l->out.c + f0 + f];
-	for (int f = 0; f < width; f++)
-		bias[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
-}
-
 /* One sample's outputs for filters f0 .. f0 + width - 1 (a constant
  * where this is inlined): whole blocks of pix pixels (8 for 16 filters,
  * 4 for 32, so that the sums fill 8 registers), then the rest of each
@@ -808,7 +796,11 @@ mono_sample(const struct sc_layer *l, const float *restrict pad,
 	size_t step = (size_t)l->stride;
 	float wv[MONO_TAPS][32], bias[32];
 
-	mono_weights(l, wt, f0, wv, bias, width);
+	for (int t = 0; t < MONO_TAPS; t++)
+		for (int f = 0; f < width; f++)
+			wv[t][f] = wt[(size_t)t * F + f0 + f];
+	for (int f = 0; f < width; f++)
+		bias[f] = l->n_b > 0 ? l->b[f0 + f] : 0.0f;
 	for (int oh = 0; oh < OH; oh++) {
 		const float *v = pad + (size_t)oh * l->stride * row;
 		float *out = y + (size_t)oh * OW * F + f0;
