@@ -14,6 +14,7 @@
 
 #include "sc_blas.h"
 #include "sc_error.h"
+#include "sc_simd.h"
 
 /* CBLAS enum values, fixed by the CBLAS standard. */
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
@@ -38,6 +39,27 @@ pick_core(void)
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		return "Haswell";
 	return NULL;
+}
+
+static int portable;
+
+int
+sc_simd_masks(void)
+{
+#ifdef SC_MASKS
+	__builtin_cpu_init();
+	return !portable && __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl");
+#else
+	return 0;
+#endif
+}
+
+void
+sc_simd_portable(int on)
+{
+	portable = on;
 }
 
 static void *

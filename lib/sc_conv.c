@@ -34,6 +34,10 @@
 #include "sc_simd.h"
 #include "sc_wino.h"
 
+#if SC_CLONES
+#include <immintrin.h>
+#endif
+
 /*
  * Floats of patches per chunk (1 MiB), so that the patches stay in the
  * second-level cache between im2col and the product that reads them.
@@ -1069,9 +1073,10 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
  *
  * These sums run over each sample's values minus the sample's mean, so
  * that images far from zero lose no digits, in float within blocks of
- * FOLD_ROWS rows and in double beyond.
+ * FOLD_ROWS rows and in double beyond.  With 8 rows, adding the blocks'
+ * lanes in double took a third of the moments' pass on 28 x 28 images.
  */
-#define FOLD_ROWS 8
+#define FOLD_ROWS 32
 #define FOLD_AHEAD 24	/* windows ahead the backward prefetches g */
 #define FOLD_STOP 255
 #define FOLD_MOMENTS (MONO_TAPS + MONO_TAPS * MONO_TAPS)
@@ -1577,6 +1582,32 @@ fold_output_range(const struct sc_layer *l, const float *restrict x,
 	}
 }
 
+/* A block's float sums into grad and sample: acc[t][f] is filter f0 +
+ * f's sum of tap t, sum[f] its sum of g. */
+static inline __attribute__((always_inline)) void
+fold_add_block(double *restrict grad, int F, int f0,
+    const float acc[MONO_TAPS][32], const float sum[32],
+    double *restrict sample, const int width)
+{
+	for (int f = 0; f < width; f++) {
+		for (int t = 0; t < MONO_TAPS; t++)
+			grad[(size_t)t * F + f0 + f] += acc[t][f];
+		sample[f] += sum[f];
+	}
+}
+
+/* A sample's sums, on p - c, back to p: A += c S. */
+static inline __attribute__((always_inline)) void
+fold_add_sample(double *restrict grad, int F, int f0,
+    const double *restrict sample, float c, const int width)
+{
+	for (int f = 0; f < width; f++) {
+		for (int t = 0; t < MONO_TAPS; t++)
+			grad[(size_t)t * F + f0 + f] += c * sample[f];
+		grad[(size_t)MONO_TAPS * F + f0 + f] += sample[f];
+	}
+}
+
 /* One sample's A (less c S) and S for filters f0 .. f0 + width - 1,
  * added into grad, from the gradient g of its outputs (at filter f0)
  * sent along their routes when routed, and the sample less its mean c,
@@ -1592,18 +1623,16 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 	size_t step = (size_t)l->stride;
 	const int V = width / 16;
 	sc_vf acc[MONO_TAPS][2], sum[2], zero = { 0.0f };
+	float block[MONO_TAPS][32], block_sum[32];
 	double sample[32] = { 0.0 };
 
+	for (int u = 0; u < 2; u++) {
+		for (int t = 0; t < MONO_TAPS; t++)
+			acc[t][u] = zero;
+		sum[u] = zero;
+	}
+	/* Blocks of FOLD_ROWS rows sum in float. */
 	for (int r = 0; r < OHw; r++) {
-		/* A block of FOLD_ROWS rows sums in float. */
-		#pragma GCC unroll 2
-		for (int u = 0; u < V; u++) {
-			if (r % FOLD_ROWS != 0)
-				break;
-			for (int t = 0; t < MONO_TAPS; t++)
-				acc[t][u] = zero;
-			sum[u] = zero;
-		}
 		for (int w = 0; w < OWw; w++) {
 			size_t at = ((size_t)r * OWw + w) * F;
 			sc_vf gv[2];
@@ -1651,21 +1680,99 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 		}
 		if ((r + 1) % FOLD_ROWS != 0 && r + 1 < OHw)
 			continue;
-		for (int u = 0; u < V; u++)
-			for (int f = 0; f < 16; f++) {
-				for (int t = 0; t < MONO_TAPS; t++)
-					grad[(size_t)t * F + f0 + 16 * u + f] +=
-					    acc[t][u][f];
-				sample[16 * u + f] += sum[u][f];
+		for (int u = 0; u < V; u++) {
+			for (int t = 0; t < MONO_TAPS; t++) {
+				sc_vstore(block[t] + 16 * u, acc[t][u]);
+				acc[t][u] = zero;
 			}
+			sc_vstore(block_sum + 16 * u, sum[u]);
+			sum[u] = zero;
+		}
+		fold_add_block(grad, F, f0, block, block_sum, sample, width);
 	}
-	/* Back from p - c to p. */
-	for (int f = 0; f < width; f++) {
-		for (int t = 0; t < MONO_TAPS; t++)
-			grad[(size_t)t * F + f0 + f] += c * sample[f];
-		grad[(size_t)MONO_TAPS * F + f0 + f] += sample[f];
-	}
+	fold_add_sample(grad, F, f0, sample, c, width);
 }
+
+#if SC_CLONES
+/*
+ * fold_dw_sample for 16 filters of a routed output (pool or ReLU), with
+ * AVX-512's masks: a compare of the 16 route bytes with q gives the mask
+ * of the filters whose gradient goes to pixel q, and the multiply-adds
+ * take it as their write mask.  The portable kernel widens the bytes to
+ * 32-bit lanes (GCC does it in 7 steps) and masks g before each pixel's
+ * 9 multiply-adds: cnn's first layer's backward took 0.045 s against
+ * 0.036 s here for 200 updates.  The sums are the same, in the same order.
+ */
+static inline __attribute__((always_inline)) SC_MASKS void
+fold_dw_masked(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict g, const unsigned char *restrict route, int f0,
+    float c, double *restrict grad, const int win)
+{
+	int F = l->out.c, OHw = l->out.h / win, OWw = l->out.w / win;
+	size_t row = (size_t)l->in[0].w + 2 * l->pad;
+	size_t step = (size_t)l->stride;
+	__m512 acc[MONO_TAPS], sum = _mm512_setzero_ps();
+	__m128i stop = _mm_set1_epi8((char)FOLD_STOP), to[4];
+	float block[MONO_TAPS][32], block_sum[32];
+	double sample[16] = { 0.0 };
+
+	for (int q = 0; q < 4; q++)
+		to[q] = _mm_set1_epi8((char)q);
+	for (int t = 0; t < MONO_TAPS; t++)
+		acc[t] = _mm512_setzero_ps();
+	for (int r = 0; r < OHw; r++) {
+		for (int w = 0; w < OWw; w++) {
+			size_t at = ((size_t)r * OWw + w) * F;
+			__m512 gv = _mm512_loadu_ps(g + at);
+			__m128i b = _mm_loadu_si128((const __m128i *)(route +
+			    at));
+			__mmask16 live = _mm_cmpneq_epi8_mask(b, stop);
+
+			__builtin_prefetch(g + at + FOLD_AHEAD * F);
+			sum = _mm512_mask_add_ps(sum, live, sum, gv);
+			#pragma GCC unroll 4
+			for (int q = 0; q < win * win; q++) {
+				const float *a = pad + ((size_t)r * win +
+				    q / win) * step * row + ((size_t)w * win +
+				    q % win) * step;
+				__mmask16 m = win == 1 ? live :
+				    _mm_cmpeq_epi8_mask(b, to[q]);
+
+				#pragma GCC unroll 9
+				for (int t = 0; t < MONO_TAPS; t++)
+					acc[t] = _mm512_mask3_fmadd_ps(gv,
+					    _mm512_set1_ps(a[(size_t)(t / 3) *
+					    row + t % 3]), acc[t], m);
+			}
+		}
+		if ((r + 1) % FOLD_ROWS != 0 && r + 1 < OHw)
+			continue;
+		for (int t = 0; t < MONO_TAPS; t++) {
+			_mm512_storeu_ps(block[t], acc[t]);
+			acc[t] = _mm512_setzero_ps();
+		}
+		_mm512_storeu_ps(block_sum, sum);
+		sum = _mm512_setzero_ps();
+		fold_add_block(grad, F, f0, block, block_sum, sample, 16);
+	}
+	fold_add_sample(grad, F, f0, sample, c, 16);
+}
+
+static SC_MASKS void
+fold_dw_masks(const struct sc_layer *l, const float *restrict pad,
+    const float *restrict g, const unsigned char *restrict route,
+    float c, double *restrict grad)
+{
+	for (int f0 = 0; f0 < l->out.c; f0 += 16)
+		if (l->pool != NULL)
+			fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad,
+			    2);
+		else
+			fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad,
+			    1);
+}
+#endif
+
 
 /* A and S of samples lo..hi into grad (10 F doubles, zeroed here). */
 SC_HOT static void
@@ -1688,6 +1795,12 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
+#if SC_CLONES
+		if (routed && sc_simd_masks()) {
+			fold_dw_masks(l, pad, g, route, c, grad);
+			continue;
+		}
+#endif
 		for (int f0 = 0; f0 < l->out.c; f0 += width)
 			if (win == 2)
 				fold_dw_sample(l, pad, g + f0, route + f0, f0,

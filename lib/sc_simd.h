@@ -30,9 +30,28 @@
     defined(__linux__) && !defined(SC_NO_CLONES)
 #define SC_HOT __attribute__((target_clones("arch=x86-64-v4", \
     "arch=x86-64-v3", "default")))
+#define SC_CLONES 1
 #else
 #define SC_HOT
+#define SC_CLONES 0
 #endif
+
+/*
+ * A few kernels need what the vector extensions cannot say: AVX-512's
+ * write masks, and byte compares that give them.  Where SC_CLONES is
+ * set they are also written with intrinsics in SC_MASKS functions,
+ * which run only when sc_simd_masks() says so; the portable kernel
+ * stays for other CPUs, and for the tests, which call
+ * sc_simd_portable(1) to check it on this one.
+ */
+#if SC_CLONES
+#define SC_MASKS __attribute__((target("avx512f,avx512bw,avx512vl")))
+#endif
+
+/* Whether the SC_MASKS kernels run: the CPU has AVX-512 F, BW and VL,
+ * the build has them, and sc_simd_portable(1) has not turned them off. */
+int sc_simd_masks(void);
+void sc_simd_portable(int on);
 
 /*
  * Sixteen floats, for the kernels that name their vectors rather than
