@@ -953,10 +953,13 @@ fold_grads(struct sc_layer *l, float *buf, int out)
 	return len;
 }
 
-/* The folded layer l's backward pass gives the same gradients, bit for
- * bit, with the AVX-512 mask kernels (where the CPU has them) and with
- * the portable ones: the masked sums skip the terms the portable ones
- * add as zeros.  Leaves l's gradients as they were. */
+/* The folded layer l's backward pass gives the same gradients with the
+ * AVX-512 mask kernels (where the CPU has them) and with the portable
+ * ones: the masked sums skip the terms the portable ones add as zeros.
+ * They agree bit for bit where the compiler fuses the portable
+ * kernel's multiply-adds as the masked ones are (-O2), else to their
+ * rounding (the sanitizer build's -O1).  Leaves l's gradients as they
+ * were. */
 static void
 same_portable(struct sc_layer *l, const float *const *in, const float *y,
     const float *dy, int n)
@@ -974,7 +977,7 @@ same_portable(struct sc_layer *l, const float *const *in, const float *y,
 		fold_grads(l, got[portable], 1);
 	}
 	sc_simd_portable(0);
-	CHECK(memcmp(got[0], got[1], len * sizeof(float)) == 0);
+	CHECK(worst_gap(got[0], got[1], len) < 1e-5);
 	fold_grads(l, keep, 0);
 	free(keep), free(none), free(got[0]), free(got[1]);
 }
