@@ -1269,6 +1269,62 @@ moment_group(const float *const src[FOLD_ROWS][MONO_TAPS], int n, int R,
 		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
 }
 
+#if SC_CLONES
+/* moment_group at stride 1 with AVX-512 masked loads: the taps of row i
+ * start at base + i row, and the last vector of each row loads only the
+ * row's values (the portable loop loads 16 and clears the rest, and
+ * reads the 9 taps' addresses from memory).  The same sums in the same
+ * order. */
+static inline __attribute__((always_inline)) SC_MASKS void
+moment_group_masked(const float *base, size_t row, int n, int OW,
+    double *restrict sum, const int g)
+{
+	sc_vf acc[FOLD_GROUP];
+
+	#pragma GCC unroll 18
+	for (int a = 0; a < FOLD_GROUP; a++)
+		acc[a] = (sc_vf){ 0.0f };
+	for (int i = 0; i < n; i++)
+		for (int c = 0; c < OW; c += 16) {
+			__mmask16 keep = OW - c >= 16 ? 0xffff :
+			    (__mmask16)((1u << (OW - c)) - 1);
+			const float *at = base + (size_t)i * row + c;
+			sc_vf v[MONO_TAPS];
+			int k_at = 0;
+
+			#pragma GCC unroll 9
+			for (int t = 0; t < MONO_TAPS; t++)
+				v[t] = (sc_vf)_mm512_maskz_loadu_ps(keep, at +
+				    (size_t)(t / 3) * row + t % 3);
+			#pragma GCC unroll 9
+			for (int j = 0; j < MONO_TAPS; j++)
+				#pragma GCC unroll 10
+				for (int k = j - 1; k < MONO_TAPS; k++, k_at++)
+					if (k_at / FOLD_GROUP == g)
+						acc[k_at % FOLD_GROUP] += k < j ?
+						    v[j] : v[j] * v[k];
+		}
+	#pragma GCC unroll 18
+	for (int a = 0; a < FOLD_GROUP; a++)
+		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
+}
+
+/* One bordered sample's sums at stride 1, blocks of FOLD_ROWS rows. */
+static SC_MASKS void
+fold_moments_masks(const float *pad, size_t row, int OH, int OW,
+    double *restrict sum)
+{
+	for (int oh = 0; oh < OH; oh += FOLD_ROWS) {
+		int n = OH - oh < FOLD_ROWS ? OH - oh : FOLD_ROWS;
+		const float *base = pad + (size_t)oh * row;
+
+		moment_group_masked(base, row, n, OW, sum, 0);
+		moment_group_masked(base, row, n, OW, sum, 1);
+		moment_group_masked(base, row, n, OW, sum, 2);
+	}
+}
+#endif
+
 /* The sums of the patches p and of p p' over samples lo..hi, into
  * moments (9, then 9 x 9 with only j <= k set).  At stride 1 a tap's
  * values along an output row lie side by side in the bordered sample;
@@ -1295,7 +1351,11 @@ fold_moments_range(const struct sc_layer *l, const float *restrict x,
 
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
-
+#if SC_CLONES
+		if (S == 1 && sc_simd_masks())
+			fold_moments_masks(pad, row, OH, OW, sum);
+		else
+#endif
 		for (int oh = 0; oh < OH; oh += FOLD_ROWS) {
 			int n_rows = OH - oh < FOLD_ROWS ? OH - oh : FOLD_ROWS;
 

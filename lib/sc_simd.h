@@ -38,7 +38,8 @@
 
 /*
  * A few kernels need what the vector extensions cannot say: AVX-512's
- * write masks, and byte compares that give them.  Where SC_CLONES is
+ * write masks, loads under a mask, and byte compares that give masks
+ * (the first convolution's fold in sc_conv.c).  Where SC_CLONES is
  * set they are also written with intrinsics in SC_MASKS functions,
  * which run only when sc_simd_masks() says so; the portable kernel
  * stays for other CPUs, and for the tests, which call

@@ -953,33 +953,44 @@ fold_grads(struct sc_layer *l, float *buf, int out)
 	return len;
 }
 
-/* The folded layer l's backward pass gives the same gradients with the
- * AVX-512 mask kernels (where the CPU has them) and with the portable
- * ones: the masked sums skip the terms the portable ones add as zeros.
- * They agree bit for bit where the compiler fuses the portable
- * kernel's multiply-adds as the masked ones are (-O2), else to their
- * rounding (the sanitizer build's -O1).  Leaves l's gradients as they
- * were. */
+/* The folded layer l gives the same outputs, running statistics and
+ * gradients with the AVX-512 mask kernels (where the CPU has them) and
+ * with the portable ones: the masked loads and sums skip the values and
+ * terms the portable ones clear or add as zeros.  They agree bit for bit
+ * where the compiler fuses the portable kernel's multiply-adds as the
+ * masked ones are (-O2), else to their rounding (the sanitizer build's
+ * -O1).  Runs a forward and a backward pass on each, from l's state as
+ * it was, and leaves l as it was. */
 static void
-same_portable(struct sc_layer *l, const float *const *in, const float *y,
-    const float *dy, int n)
+same_portable(struct sc_layer *l, const float *const *in, size_t y_len,
+    const float *dy, int n, int train)
 {
-	size_t len = fold_grads(l, NULL, 1);
-	float *keep = zeros(len), *none = zeros(len), *got[2];
-	float *dx[1] = { NULL };
+	size_t len = fold_grads(l, NULL, 1), ns = l->bn->n_state;
+	float *keep = zeros(len), *none = zeros(len), *state = zeros(ns);
+	float *got[2], *y[2], *stats[2], *dx[1] = { NULL };
 
 	fold_grads(l, keep, 1);
+	memcpy(state, l->bn->state, ns * sizeof(float));
 	for (int portable = 0; portable <= 1; portable++) {
-		got[portable] = zeros(len);
+		got[portable] = zeros(len), y[portable] = zeros(y_len);
+		stats[portable] = zeros(ns);
 		fold_grads(l, none, 0);
+		memcpy(l->bn->state, state, ns * sizeof(float));
 		sc_simd_portable(portable);
-		l->ops->backward(l, in, y, dy, dx, n);
+		l->ops->forward(l, in, y[portable], n, train);
+		l->ops->backward(l, in, y[portable], dy, dx, n);
 		fold_grads(l, got[portable], 1);
+		memcpy(stats[portable], l->bn->state, ns * sizeof(float));
 	}
 	sc_simd_portable(0);
+	CHECK(worst_gap(y[0], y[1], y_len) < 1e-5);
+	CHECK(worst_gap(stats[0], stats[1], ns) < 1e-5);
 	CHECK(worst_gap(got[0], got[1], len) < 1e-5);
 	fold_grads(l, keep, 0);
-	free(keep), free(none), free(got[0]), free(got[1]);
+	memcpy(l->bn->state, state, ns * sizeof(float));
+	for (int k = 0; k < 2; k++)
+		free(got[k]), free(y[k]), free(stats[k]);
+	free(keep), free(none), free(state);
 }
 
 /* A one-channel convolution doing the batch norm after it (bn set), and
@@ -1077,9 +1088,9 @@ test_conv_bn_folded(struct sc_rng *rng)
 		in[0] = x, dx[0] = NULL;
 		conv[0].ops->backward(&conv[0], in, z, dz, dx, N);
 
+		same_portable(&conv[1], in, y_len, dy, N, train);
 		conv[1].ops->forward(&conv[1], in, y[1], N, train);
 		conv[1].ops->backward(&conv[1], in, y[1], dy, dx, N);
-		same_portable(&conv[1], in, y[1], dy, N);
 
 #define GAP(a, b, n) do {						\
 			double g_ = worst_gap((a), (b), (n));		\
