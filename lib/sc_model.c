@@ -942,6 +942,15 @@ sc_model_backward(struct sc_model *m, const float *x, const float *dlogits,
 		if (m->profile && i == 0)
 			m->bwd_samples += n;
 	}
+	/* The next forward pass writes each output where its gradient was:
+	 * the first layers' gradients, read last, are still in the cache
+	 * when those layers write their outputs first. */
+	for (int i = 0; i <= last; i++) {
+		float *t = m->acts[i];
+
+		m->acts[i] = m->grads[i];
+		m->grads[i] = t;
+	}
 }
 
 void
