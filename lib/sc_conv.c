@@ -1234,6 +1234,31 @@ fold_at(int j, int k)
 	return 10 * j - j * (j - 1) / 2 + 1 + k - j;
 }
 
+/* Group g's share of one vector of taps v into its sums acc. */
+static inline __attribute__((always_inline)) void
+moment_add(sc_vf acc[FOLD_GROUP], const sc_vf v[MONO_TAPS], const int g)
+{
+	int at = 0;
+
+	#pragma GCC unroll 9
+	for (int j = 0; j < MONO_TAPS; j++)
+		#pragma GCC unroll 10
+		for (int k = j - 1; k < MONO_TAPS; k++, at++)
+			if (at / FOLD_GROUP == g)
+				acc[at % FOLD_GROUP] += k < j ? v[j] :
+				    v[j] * v[k];
+}
+
+/* Group g's float sums acc added into sum, lane by lane in double. */
+static inline __attribute__((always_inline)) void
+moment_flush(const sc_vf acc[FOLD_GROUP], double *restrict sum,
+    const int g)
+{
+	#pragma GCC unroll 18
+	for (int a = 0; a < FOLD_GROUP; a++)
+		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
+}
+
 /* Group g's sums over n rows of taps, 16 pixels a vector, the rows of
  * tap t of row i starting at src[i][t], the last vector masked by tail;
  * added into sum (FOLD_SUMS doubles, in the order above). */
@@ -1250,23 +1275,14 @@ moment_group(const float *const src[FOLD_ROWS][MONO_TAPS], int n, int R,
 		for (int c = 0; c < R; c += 16) {
 			sc_vi keep = c + 16 < R ? (sc_vi){ 0 } - 1 : tail;
 			sc_vf v[MONO_TAPS];
-			int at = 0;
 
 			#pragma GCC unroll 9
 			for (int t = 0; t < MONO_TAPS; t++)
 				v[t] = (sc_vf)((sc_vi)sc_vload(src[i][t] + c) &
 				    keep);
-			#pragma GCC unroll 9
-			for (int j = 0; j < MONO_TAPS; j++)
-				#pragma GCC unroll 10
-				for (int k = j - 1; k < MONO_TAPS; k++, at++)
-					if (at / FOLD_GROUP == g)
-						acc[at % FOLD_GROUP] += k < j ?
-						    v[j] : v[j] * v[k];
+			moment_add(acc, v, g);
 		}
-	#pragma GCC unroll 18
-	for (int a = 0; a < FOLD_GROUP; a++)
-		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
+	moment_flush(acc, sum, g);
 }
 
 #if SC_CLONES
@@ -1290,23 +1306,14 @@ moment_group_masked(const float *base, size_t row, int n, int OW,
 			    (__mmask16)((1u << (OW - c)) - 1);
 			const float *at = base + (size_t)i * row + c;
 			sc_vf v[MONO_TAPS];
-			int k_at = 0;
 
 			#pragma GCC unroll 9
 			for (int t = 0; t < MONO_TAPS; t++)
 				v[t] = (sc_vf)_mm512_maskz_loadu_ps(keep, at +
 				    (size_t)(t / 3) * row + t % 3);
-			#pragma GCC unroll 9
-			for (int j = 0; j < MONO_TAPS; j++)
-				#pragma GCC unroll 10
-				for (int k = j - 1; k < MONO_TAPS; k++, k_at++)
-					if (k_at / FOLD_GROUP == g)
-						acc[k_at % FOLD_GROUP] += k < j ?
-						    v[j] : v[j] * v[k];
+			moment_add(acc, v, g);
 		}
-	#pragma GCC unroll 18
-	for (int a = 0; a < FOLD_GROUP; a++)
-		sum[g * FOLD_GROUP + a] += lanes_sum(acc[a]);
+	moment_flush(acc, sum, g);
 }
 
 /* One bordered sample's sums at stride 1, blocks of FOLD_ROWS rows. */
@@ -1642,6 +1649,16 @@ fold_output_range(const struct sc_layer *l, const float *restrict x,
 	}
 }
 
+/* The patch of pixel q (row-major in its win x win window) of window
+ * (r, w), in the bordered sample pad. */
+static inline __attribute__((always_inline)) const float *
+fold_pixel(const float *pad, int r, int w, int q, const int win,
+    size_t step, size_t row)
+{
+	return pad + ((size_t)r * win + q / win) * step * row +
+	    ((size_t)w * win + q % win) * step;
+}
+
 /* A block's float sums into grad and sample: acc[t][f] is filter f0 +
  * f's sum of tap t, sum[f] its sum of g. */
 static inline __attribute__((always_inline)) void
@@ -1718,9 +1735,8 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 			}
 			#pragma GCC unroll 4
 			for (int q = 0; q < win * win; q++) {
-				const float *a = pad + ((size_t)r * win +
-				    q / win) * step * row + ((size_t)w * win +
-				    q % win) * step;
+				const float *a = fold_pixel(pad, r, w, q, win,
+				    step, row);
 				sc_vf gq[2];
 
 				#pragma GCC unroll 2
@@ -1802,9 +1818,8 @@ fold_dw_masked(const struct sc_layer *l, const float *restrict pad,
 			}
 			#pragma GCC unroll 4
 			for (int q = 0; q < win * win; q++) {
-				const float *a = pad + ((size_t)r * win +
-				    q / win) * step * row + ((size_t)w * win +
-				    q % win) * step;
+				const float *a = fold_pixel(pad, r, w, q, win,
+				    step, row);
 				__mmask16 m[2];
 
 				for (int u = 0; u < V; u++)
