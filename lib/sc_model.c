@@ -623,8 +623,11 @@ source_size(const struct sc_layer *l, int k)
 	return sc_shape_size(k == 1 && l->cut ? l->cut_in : l->in[k]);
 }
 
+/* Every buffer the model uses.  Returns -1 when one cannot be had,
+ * with *bad the layer whose outputs it was for (-1: the parameters and
+ * the memory layers share). */
 static int
-allocate(struct sc_model *m)
+allocate(struct sc_model *m, int *bad)
 {
 	size_t widest = 0, work = 0, priv = 0;
 
@@ -656,9 +659,12 @@ allocate(struct sc_model *m)
 			m->grads[i] = l->done_by < i ? m->grads[l->done_by] :
 			    NULL;
 		} else if ((m->acts[i] = alloc_floats(out)) == NULL ||
-		    (m->grads[i] = alloc_floats(out)) == NULL)
+		    (m->grads[i] = alloc_floats(out)) == NULL) {
+			*bad = i;
 			return -1;
+		}
 	}
+	*bad = -1;
 	m->theta = alloc_floats(m->n_theta);
 	m->grad = alloc_floats(m->n_theta);
 	m->velocity = alloc_floats(m->n_theta);
@@ -680,6 +686,7 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
     int n_classes, int max_batch)
 {
 	struct sc_model *m = calloc(1, sizeof(*m));
+	int bad;
 
 	if (m == NULL) {
 		sc_fail("model: out of memory");
@@ -696,10 +703,25 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
 		sc_model_free(m);
 		return NULL;
 	}
-	if (allocate(m) < 0) {
+	if (allocate(m, &bad) < 0) {
+		const char *name = strcmp(spec->name, "file") == 0 ?
+		    spec->path : spec->name;
+
+		if (bad >= 0) {
+			const struct sc_layer *l = &m->layers[bad];
+			struct sc_shape o = l->pool != NULL ? l->pool->out :
+			    l->out;
+
+			sc_fail("%s: out of memory for %d-sample batches: "
+			    "the %s layer with %d x %d x %d outputs a sample "
+			    "needs %.0f MB for them and as much for their "
+			    "gradients", name, max_batch, l->ops->kind, o.c,
+			    o.h, o.w, (double)max_batch *
+			    (double)sc_shape_size(o) * sizeof(float) / 1e6);
+		} else
+			sc_fail("%s: out of memory for %d-sample batches",
+			    name, max_batch);
 		sc_model_free(m);
-		sc_fail("model: out of memory for %d-sample batches",
-		    max_batch);
 		return NULL;
 	}
 	return m;

@@ -165,6 +165,19 @@ make_schedule() {
 	    <<<"$stderr"
 }
 
+@test "train names the description file and the layer it has no memory for" {
+	# 65536 filters on 28 x 28 images, in batches of 60000: 12 TB.
+	printf '{"layers": [{"type": "conv", "filters": 65536, "kernel": 3,
+	    "pad": 1}, {"type": "gap"}, {"type": "dense", "units": 10}]}' \
+	    >huge.json
+	run --separate-stderr train --model huge.json --batch 60000 \
+	    --schedule "$FIXTURES/schedule.csv" -o out.csv
+	[ "$status" -eq 1 ]
+	[ ! -e out.csv ]
+	grep -q '^train: huge.json: out of memory for 60000-sample batches: the conv layer with 65536 x 28 x 28 outputs a sample needs' \
+	    <<<"$stderr"
+}
+
 @test "train names the line of a non-numeric lr in the schedule" {
 	run --separate-stderr train "${SMALL[@]}" --schedule "$FIXTURES/bad-schedule-nonnumeric.csv"
 	[ "$status" -eq 1 ]
