@@ -28,13 +28,20 @@ static sgemm_fn blas_sgemm;
 static int n_threads_set = 1;
 static const char *blas_core = "unknown";
 
+/* AVX-512 with the byte and 128/256-bit forms (F, BW, VL). */
+static int
+has_avx512(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl");
+}
+
 static const char *
 pick_core(void)
 {
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl"))
+	if (has_avx512())
 		return "SkylakeX";
 	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
 		return "Haswell";
@@ -47,10 +54,7 @@ int
 sc_simd_masks(void)
 {
 #ifdef SC_MASKS
-	__builtin_cpu_init();
-	return !portable && __builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl");
+	return !portable && has_avx512();
 #else
 	return 0;
 #endif

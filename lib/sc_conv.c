@@ -1348,6 +1348,9 @@ fold_moments_range(const struct sc_layer *l, const float *restrict x,
 	double n = (double)OH * OW, *P = moments + MONO_TAPS;
 	const float *src[FOLD_ROWS][MONO_TAPS];
 	sc_vi tail;
+#if SC_CLONES
+	int masks = S == 1 && sc_simd_masks();
+#endif
 
 	for (int i = 0; i < 16; i++)
 		tail[i] = R - 16 + i < OW ? -1 : 0;
@@ -1359,7 +1362,7 @@ fold_moments_range(const struct sc_layer *l, const float *restrict x,
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
 #if SC_CLONES
-		if (S == 1 && sc_simd_masks())
+		if (masks)
 			fold_moments_masks(pad, row, OH, OW, sum);
 		else
 #endif
@@ -1889,6 +1892,10 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 	int win = fold_win(l), width = win == 2 ? 16 : mono_width(l);
 	int routed = win == 2 || l->bn->relu;
 
+#if SC_CLONES
+	int masks = routed && sc_simd_masks();
+#endif
+
 	memset(grad, 0, 10 * (size_t)l->out.c * sizeof(double));
 	for (long s = lo; s < hi; s++) {
 		const float *g = dy + s * len;
@@ -1898,7 +1905,7 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
 #if SC_CLONES
-		if (routed && sc_simd_masks()) {
+		if (masks) {
 			fold_dw_masks(l, pad, g, route, c, grad);
 			continue;
 		}
