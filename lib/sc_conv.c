@@ -1059,9 +1059,10 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
  * norm's statistics come from a pass over the input alone (54 sums a
  * pixel, a sixth of the layer's multiply-adds), and a single pass
  * computing z writes the batch norm's output, or the pool's, which is
- * all that is stored; with each value goes a byte, its route, saying
- * which z of its window it came from, or that the ReLU stopped its
- * gradient (FOLD_STOP).
+ * all that is stored; with each value goes its route, saying which z of
+ * its window it came from, or that the ReLU stopped its gradient: under
+ * the pool a byte (FOLD_STOP for stopped), with the ReLU alone a bit
+ * (set where the gradient passes; see fold_route_at).
  *
  * Backward, z's gradient g is the output's, sent along the routes, then
  * the batch norm's: dz = k (g - S / M - xhat Q / M), with k = gamma
@@ -1099,7 +1100,7 @@ fold_len(const struct sc_layer *l)
 }
 
 /* Private memory: pbar (9 doubles) and Cov (9 x 9) of the last training
- * pass, then the routes of its outputs, a byte each. */
+ * pass, then the routes of its outputs, a byte each at most. */
 #define FOLD_ROUTES (2 * FOLD_MOMENTS + 14)
 
 static size_t
@@ -1120,6 +1121,18 @@ static unsigned char *
 fold_routes(const struct sc_layer *l)
 {
 	return (unsigned char *)(l->priv + FOLD_ROUTES);
+}
+
+/* Where in the routes is that of the value at (a pixel's index times F,
+ * plus its filter).  Under the pool a byte a value; with the ReLU alone
+ * a bit, 16 filters' in two bytes (bit i for filter 16 j + i), which
+ * the output pass writes and the backward reads at an eighth of the
+ * bytes' cost: with bytes, resnet8's first layer spent a third of its
+ * output pass on them. */
+static inline size_t
+fold_route_at(size_t at, int win)
+{
+	return win == 1 ? at / 8 : at;
 }
 
 /* A thread's block: a bordered sample, 9 rows of taps (fold_moments_range)
@@ -1444,6 +1457,50 @@ fold_stats(struct sc_layer *l, int n)
 typedef unsigned char fold_vb __attribute__((vector_size(16)));
 typedef unsigned short fold_vs __attribute__((vector_size(32)));
 
+/* The 16 lanes of a compare's result (0 or -1 each) as bits. */
+typedef int fold_vi8 __attribute__((vector_size(32)));
+typedef int fold_vi4 __attribute__((vector_size(16)));
+
+static inline __attribute__((always_inline)) unsigned short
+fold_bits(sc_vi yes)
+{
+	const sc_vi bit = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+	    2048, 4096, 8192, 16384, 32768 };
+	sc_vi v = yes & bit;
+	fold_vi8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) |
+	    __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+	fold_vi4 q = __builtin_shufflevector(h, h, 0, 1, 2, 3) |
+	    __builtin_shufflevector(h, h, 4, 5, 6, 7);
+
+	return (unsigned short)(q[0] | q[1] | q[2] | q[3]);
+}
+
+/* The lanes (-1 where set, else 0) of 16 bits. */
+static inline __attribute__((always_inline)) sc_vi
+fold_lanes(unsigned short bits)
+{
+	const sc_vi bit = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+	    2048, 4096, 8192, 16384, 32768 };
+
+	return (((sc_vi){ 0 } + bits) & bit) != 0;
+}
+
+#if SC_CLONES
+/* The ReLU on v with its bits (fold_bits) straight from AVX-512's
+ * compare: the vector code's packing of 16 lanes into bits cost as much
+ * as storing them as bytes had.  Not always_inline: the portable clones
+ * cannot take it in, and call it only where relu is 2 (never). */
+static inline SC_MASKS unsigned short
+fold_relu_masked(sc_vf *v)
+{
+	__mmask16 pos = _mm512_cmp_ps_mask((__m512)*v, _mm512_setzero_ps(),
+	    _CMP_GT_OQ);
+
+	*v = (sc_vf)_mm512_maskz_mov_ps(pos, (__m512)*v);
+	return pos;
+}
+#endif
+
 /* best and its route k become a and ka where a is larger. */
 static inline __attribute__((always_inline)) void
 fold_pick(sc_vf *best, sc_vi *k, sc_vf a, sc_vi ka)
@@ -1511,14 +1568,29 @@ fold_windows(const float *restrict v, size_t step, size_t row,
 				fold_pick(&c, &kc, acc[3][p][u], three);
 				fold_pick(&best, &k, c, kc);
 			}
-			if (relu) {
+			if (relu && win == 1) {
+				unsigned short b;
+#if SC_CLONES
+				if (relu == 2)
+					b = fold_relu_masked(&best);
+				else
+#endif
+				{
+					sc_vi pos = best > zero;
+
+					b = fold_bits(pos);
+					best = (sc_vf)((sc_vi)best & pos);
+				}
+				memcpy(route + fold_route_at((size_t)p * F +
+				    16 * u, win), &b, sizeof(b));
+			} else if (relu) {
 				sc_vi pos = best > zero;
 
 				k = (k & pos) | (~pos & FOLD_STOP);
 				best = (sc_vf)((sc_vi)best & pos);
 			}
 			sc_vstore(out + (size_t)p * F + 16 * u, best);
-			if (win > 1 || relu) {
+			if (win > 1) {
 				fold_vb b = __builtin_convertvector(k,
 				    fold_vb);
 
@@ -1575,34 +1647,46 @@ fold_sample(const struct sc_layer *l, const float *restrict pad,
 
 		for (; c + pix <= OWw; c += pix)
 			fold_windows(v + c * wstep, step, row, wv, start,
-			    scale, shift, y + at + (size_t)c * F, route + at +
-			    (size_t)c * F, F, V, pix, win, relu);
+			    scale, shift, y + at + (size_t)c * F, route +
+			    fold_route_at(at + (size_t)c * F, win), F, V, pix,
+			    win, relu);
 		if (pix == 8 && c + 4 <= OWw) {
 			fold_windows(v + c * wstep, step, row, wv, start,
-			    scale, shift, y + at + (size_t)c * F, route + at +
-			    (size_t)c * F, F, V, 4, win, relu);
+			    scale, shift, y + at + (size_t)c * F, route +
+			    fold_route_at(at + (size_t)c * F, win), F, V, 4,
+			    win, relu);
 			c += 4;
 		}
 		if (c + 2 <= OWw) {
 			fold_windows(v + c * wstep, step, row, wv, start,
-			    scale, shift, y + at + (size_t)c * F, route + at +
-			    (size_t)c * F, F, V, 2, win, relu);
+			    scale, shift, y + at + (size_t)c * F, route +
+			    fold_route_at(at + (size_t)c * F, win), F, V, 2,
+			    win, relu);
 			c += 2;
 		}
 		if (c < OWw)
 			fold_windows(v + c * wstep, step, row, wv, start,
-			    scale, shift, y + at + (size_t)c * F, route + at +
-			    (size_t)c * F, F, V, 1, win, relu);
+			    scale, shift, y + at + (size_t)c * F, route +
+			    fold_route_at(at + (size_t)c * F, win), F, V, 1,
+			    win, relu);
 	}
 }
 
-/* fold_sample with relu and unit (stride 1) made constants. */
+/* fold_sample with relu and unit (stride 1) made constants; relu 2 is
+ * the ReLU alone (win 1) by AVX-512's compare. */
 static inline __attribute__((always_inline)) void
 fold_sample_as(const struct sc_layer *l, const float *restrict pad,
     const float *restrict wt, int f0, float *restrict y,
     unsigned char *restrict route, const int width, const int win,
     int relu, int unit)
 {
+#if SC_CLONES
+	if (win == 1 && relu == 2 && unit)
+		fold_sample(l, pad, wt, f0, y, route, width, win, 2, 1);
+	else if (win == 1 && relu == 2)
+		fold_sample(l, pad, wt, f0, y, route, width, win, 2, 0);
+	else
+#endif
 	if (relu && unit)
 		fold_sample(l, pad, wt, f0, y, route, width, win, 1, 1);
 	else if (relu)
@@ -1614,14 +1698,17 @@ fold_sample_as(const struct sc_layer *l, const float *restrict pad,
 }
 
 /* Every filter's outputs of one sample: 16 filters a block under a pool
- * (more sums would not fit the registers), else mono_width's. */
+ * (more sums would not fit the registers), else mono_width's.  masks:
+ * the ReLU alone may use AVX-512's compare. */
 static inline __attribute__((always_inline)) void
 fold_filters(const struct sc_layer *l, const float *restrict pad,
     const float *restrict wt, float *restrict y,
-    unsigned char *restrict route)
+    unsigned char *restrict route, int masks)
 {
 	int relu = l->bn->relu, unit = l->stride == 1;
 
+	if (relu && masks && l->pool == NULL)
+		relu = 2;
 	if (l->pool != NULL)
 		for (int f0 = 0; f0 < l->out.c; f0 += 16)
 			fold_sample_as(l, pad, wt, f0, y, route, 16, 2, relu,
@@ -1643,12 +1730,17 @@ fold_output_range(const struct sc_layer *l, const float *restrict x,
     float *restrict pad)
 {
 	size_t in_len = sc_shape_size(l->in[0]), len = fold_len(l);
+	int win = fold_win(l), masks = 0;
 
+#if SC_CLONES
+	masks = sc_simd_masks();
+#endif
 	for (long s = lo; s < hi; s++) {
 		add_border(l, x + s * in_len, pad, s == lo);
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
-		fold_filters(l, pad, wt, y + s * len, fold_routes(l) + s * len);
+		fold_filters(l, pad, wt, y + s * len, fold_routes(l) +
+		    fold_route_at(s * len, win), masks);
 	}
 }
 
@@ -1723,7 +1815,15 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 			#pragma GCC unroll 2
 			for (int u = 0; u < V; u++) {
 				gv[u] = sc_vload(g + at + 16 * u);
-				if (routed) {
+				if (routed && win == 1) {
+					unsigned short b;
+
+					memcpy(&b, route + fold_route_at(at +
+					    16 * u, win), sizeof(b));
+					/* Passed: route 0, as q is. */
+					rv[u] = ~fold_lanes(b);
+					sum[u] += (sc_vf)((sc_vi)gv[u] & ~rv[u]);
+				} else if (routed) {
 					fold_vb b;
 
 					memcpy(&b, route + at + 16 * u,
@@ -1775,7 +1875,8 @@ fold_dw_sample(const struct sc_layer *l, const float *restrict pad,
 #if SC_CLONES
 /*
  * fold_dw_sample for 16 V filters of a routed output (pool or ReLU),
- * with AVX-512's masks: a compare of 16 route bytes with q gives the
+ * with AVX-512's masks: a compare of 16 route bytes with q (under the
+ * pool), or the routes' 16 bits themselves (the ReLU alone), give the
  * mask of the filters whose gradient goes to pixel q, and the
  * multiply-adds take it as their write mask.  The portable kernel widens
  * the bytes to 32-bit lanes (GCC does it in 7 steps) and masks g before
@@ -1814,9 +1915,18 @@ fold_dw_masked(const struct sc_layer *l, const float *restrict pad,
 			__builtin_prefetch(g + at + FOLD_AHEAD * F);
 			for (int u = 0; u < V; u++) {
 				gv[u] = _mm512_loadu_ps(g + at + 16 * u);
-				b[u] = _mm_loadu_si128((const __m128i *)(route +
-				    at + 16 * u));
-				live[u] = _mm_cmpneq_epi8_mask(b[u], stop);
+				if (win == 1) {
+					unsigned short bits;
+
+					memcpy(&bits, route + fold_route_at(at +
+					    16 * u, win), sizeof(bits));
+					live[u] = bits;
+				} else {
+					b[u] = _mm_loadu_si128((const __m128i *)
+					    (route + at + 16 * u));
+					live[u] = _mm_cmpneq_epi8_mask(b[u],
+					    stop);
+				}
 				sum[u] = _mm512_mask_add_ps(sum[u], live[u],
 				    sum[u], gv[u]);
 			}
@@ -1870,12 +1980,13 @@ fold_dw_masks(const struct sc_layer *l, const float *restrict pad,
 			fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad,
 			    2, 2);
 		else
-			fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad,
-			    2, 1);
+			fold_dw_masked(l, pad, g + f0, route +
+			    fold_route_at((size_t)f0, 1), f0, c, grad, 2, 1);
 	if (f0 < l->out.c && win == 2)
 		fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad, 1, 2);
 	else if (f0 < l->out.c)
-		fold_dw_masked(l, pad, g + f0, route + f0, f0, c, grad, 1, 1);
+		fold_dw_masked(l, pad, g + f0, route +
+		    fold_route_at((size_t)f0, 1), f0, c, grad, 1, 1);
 }
 #endif
 
@@ -1899,7 +2010,8 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 	memset(grad, 0, 10 * (size_t)l->out.c * sizeof(double));
 	for (long s = lo; s < hi; s++) {
 		const float *g = dy + s * len;
-		const unsigned char *route = fold_routes(l) + s * len;
+		const unsigned char *route = fold_routes(l) +
+		    fold_route_at(s * len, win);
 		float c = shifted_border(l, x + s * in_len, pad);
 
 		if (s + 1 < hi)
@@ -1910,22 +2022,26 @@ fold_grad_range(const struct sc_layer *l, const float *restrict x,
 			continue;
 		}
 #endif
-		for (int f0 = 0; f0 < l->out.c; f0 += width)
+		for (int f0 = 0; f0 < l->out.c; f0 += width) {
+			const unsigned char *rf = route +
+			    fold_route_at((size_t)f0, win);
+
 			if (win == 2)
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 16, 2, 1);
+				fold_dw_sample(l, pad, g + f0, rf, f0, c, grad,
+				    16, 2, 1);
 			else if (width == 32 && routed)
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 32, 1, 1);
+				fold_dw_sample(l, pad, g + f0, rf, f0, c, grad,
+				    32, 1, 1);
 			else if (width == 32)
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 32, 1, 0);
+				fold_dw_sample(l, pad, g + f0, rf, f0, c, grad,
+				    32, 1, 0);
 			else if (routed)
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 16, 1, 1);
+				fold_dw_sample(l, pad, g + f0, rf, f0, c, grad,
+				    16, 1, 1);
 			else
-				fold_dw_sample(l, pad, g + f0, route + f0, f0,
-				    c, grad, 16, 1, 0);
+				fold_dw_sample(l, pad, g + f0, rf, f0, c, grad,
+				    16, 1, 0);
+		}
 	}
 }
 
