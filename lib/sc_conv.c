@@ -1056,11 +1056,12 @@ share_from_wt(const struct sc_layer *l, float *block, size_t offset)
  * Its outputs z = w . p + b, p a pixel's patch of 9 input values, have
  * over the batch the mean w . pbar + b and the variance w' Cov w, where
  * pbar and Cov are the patches' mean and covariance.  So the batch
- * norm's statistics come from a pass over the input alone (54 sums a
- * pixel, a sixth of the layer's multiply-adds), and a single pass
- * computing z writes the batch norm's output, or the pool's, which is
- * all that is stored; with each value goes its route, saying which z of
- * its window it came from, or that the ReLU stopped its gradient: under
+ * norm's statistics come from a pass over the input alone (at stride 1
+ * 14 sums a pixel, from the input's lagged products; else 54, a sixth
+ * of the layer's multiply-adds), and a single pass computing z writes
+ * the batch norm's output, or the pool's, which is all that is stored;
+ * with each value goes its route, saying which z of its window it came
+ * from, or that the ReLU stopped its gradient: under
  * the pool a byte (FOLD_STOP for stopped), with the ReLU alone a bit
  * (set where the gradient passes; see fold_route_at).
  *
@@ -1138,6 +1139,98 @@ fold_route_at(size_t at, int win)
 	return win == 1 ? at / 8 : at;
 }
 
+/*
+ * At stride 1 the moments come from the bordered sample's lagged
+ * products instead.  Taps j and k of a patch sit at offsets a and b of
+ * its window, so the sum over the output pixels p of X[p + a] X[p + b]
+ * is the sum of X[q] X[q + d], d = b - a, over the pixels q of the
+ * region a + [0, OH) x [0, OW): the 45 products need only the 13 lags d
+ * of FOLD_LAG (d after 0 in reading order), 13 multiply-adds a pixel
+ * against the patches' 54.  The 9 regions differ only in their first
+ * and last two rows and columns, so the pass keeps the products apart
+ * by row (rows 0 and 1, the middle rows, rows OH and OH + 1: the
+ * classes below) and, in the vector lanes, by column, and adds each
+ * region's share once its samples are done (lag_finish).
+ */
+#define FOLD_LAGS 13
+#define FOLD_CLASSES 5
+#define FOLD_EDGES 4
+#define FOLD_SLACK 32
+
+static const signed char fold_lag[FOLD_LAGS][2] = {
+	{ 0, 0 }, { 0, 1 }, { 0, 2 },
+	{ 1, -2 }, { 1, -1 }, { 1, 0 }, { 1, 1 }, { 1, 2 },
+	{ 2, -2 }, { 2, -1 }, { 2, 0 }, { 2, 1 }, { 2, 2 },
+};
+
+/* The lags valid from each class's rows: rows OH and OH + 1 have one
+ * and no row below them. */
+static const int fold_class_lags[FOLD_CLASSES] = { 13, 13, 13, 8, 3 };
+
+/* Whether the class's rows are in the region of the window's row ay
+ * (its rows are ay .. ay + OH - 1 of the bordered sample). */
+static int
+fold_class_in(int cls, int ay)
+{
+	static const unsigned char in[FOLD_CLASSES][3] = {
+		{ 1, 0, 0 }, { 1, 1, 0 }, { 1, 1, 1 }, { 0, 1, 1 },
+		{ 0, 0, 1 },
+	};
+
+	return in[cls][ay];
+}
+
+/* The columns a thread's lag sums keep: all of the bordered row's. */
+static size_t
+fold_lag_cols(const struct sc_layer *l)
+{
+	return round16((size_t)l->out.w + 2);
+}
+
+/* Whether the moments take the lags: stride 1 and at least two output
+ * rows, so that the five classes are distinct rows. */
+static int
+fold_lagged(const struct sc_layer *l)
+{
+	return l->stride == 1 && l->out.h >= 2;
+}
+
+/*
+ * A thread's lag sums, after FOLD_SLACK zeros that the last row's loads
+ * may reach past the bordered sample: in double, the products by class,
+ * lag and column (summed over the samples), the values by class and
+ * column, and those times each sample's shift c; in float, the edge
+ * classes' products over up to FOLD_ROWS samples.
+ */
+struct fold_lags {
+	double *prod, *val, *cval;
+	float *edge;
+	size_t cols;
+};
+
+static size_t
+fold_lag_len(const struct sc_layer *l)
+{
+	size_t cols = fold_lag_cols(l);
+
+	return FOLD_SLACK + 2 * (FOLD_CLASSES * (FOLD_LAGS + 2)) * cols +
+	    FOLD_EDGES * FOLD_LAGS * cols;
+}
+
+static struct fold_lags
+fold_lags(const struct sc_layer *l, float *taps)
+{
+	struct fold_lags s;
+
+	s.cols = fold_lag_cols(l);
+	s.prod = (double *)(taps + FOLD_SLACK);
+	s.val = s.prod + FOLD_CLASSES * FOLD_LAGS * s.cols;
+	s.cval = s.val + FOLD_CLASSES * s.cols;
+	s.edge = (float *)(s.cval + FOLD_CLASSES * s.cols);
+	return s;
+}
+
+
 /* A thread's block: a bordered sample, 9 rows of taps (fold_moments_range)
  * and doubles: the sums of the moments (FOLD_MOMENTS), then A (9 F) and S
  * (F). */
@@ -1152,11 +1245,22 @@ fold_tap_row(const struct sc_layer *l)
 	return round16((size_t)l->out.w);
 }
 
+/* The floats after the bordered sample: the rows of taps, or the lag
+ * sums at stride 1. */
+static size_t
+fold_taps_len(const struct sc_layer *l)
+{
+	size_t taps = FOLD_ROWS * MONO_TAPS * fold_tap_row(l);
+
+	if (fold_lagged(l) && fold_lag_len(l) > taps)
+		taps = round16(fold_lag_len(l));
+	return taps;
+}
+
 static size_t
 fold_block_len(const struct sc_layer *l)
 {
-	return round16(padded_len(l)) + FOLD_ROWS * MONO_TAPS *
-	    fold_tap_row(l) +
+	return round16(padded_len(l)) + fold_taps_len(l) +
 	    round16(2 * (FOLD_MOMENTS + 10 * (size_t)l->out.c));
 }
 
@@ -1167,8 +1271,7 @@ fold_block(const struct sc_layer *l, int t)
 
 	b.pad = thread_block(l, t);
 	b.taps = b.pad + round16(padded_len(l));
-	b.moments = (double *)(b.taps + FOLD_ROWS * MONO_TAPS *
-	    fold_tap_row(l));
+	b.moments = (double *)(b.taps + fold_taps_len(l));
 	b.grad = b.moments + FOLD_MOMENTS;
 	return b;
 }
@@ -1301,57 +1404,157 @@ moment_group(const float *const src[FOLD_ROWS][MONO_TAPS], int n, int R,
 	moment_flush(acc, sum, g);
 }
 
-#if SC_CLONES
-/* moment_group at stride 1 with AVX-512 masked loads: the taps of row i
- * start at base + i row, and the last vector of each row loads only the
- * row's values (the portable loop loads 16 and clears the rest, and
- * reads the 9 taps' addresses from memory).  The same sums in the same
- * order. */
-static inline __attribute__((always_inline)) SC_MASKS void
-moment_group_masked(const float *base, size_t row, int n, int OW,
-    double *restrict sum, const int g)
+/* v's 16 lanes added into the doubles at to, times k. */
+static inline __attribute__((always_inline)) void
+add_wide(double *to, sc_vf v, double k)
 {
-	sc_vf acc[FOLD_GROUP];
+	fold_vh lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+	fold_vh hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14,
+	    15);
+	fold_vd a, b;
 
-	#pragma GCC unroll 18
-	for (int a = 0; a < FOLD_GROUP; a++)
-		acc[a] = (sc_vf){ 0.0f };
-	for (int i = 0; i < n; i++)
-		for (int c = 0; c < OW; c += 16) {
-			__mmask16 keep = OW - c >= 16 ? 0xffff :
-			    (__mmask16)((1u << (OW - c)) - 1);
-			const float *at = base + (size_t)i * row + c;
-			sc_vf v[MONO_TAPS];
-
-			#pragma GCC unroll 9
-			for (int t = 0; t < MONO_TAPS; t++)
-				v[t] = (sc_vf)_mm512_maskz_loadu_ps(keep, at +
-				    (size_t)(t / 3) * row + t % 3);
-			moment_add(acc, v, g);
-		}
-	moment_flush(acc, sum, g);
+	memcpy(&a, to, sizeof(a));
+	memcpy(&b, to + 8, sizeof(b));
+	a += __builtin_convertvector(lo, fold_vd) * k;
+	b += __builtin_convertvector(hi, fold_vd) * k;
+	memcpy(to, &a, sizeof(a));
+	memcpy(to + 8, &b, sizeof(b));
 }
 
-/* One bordered sample's sums at stride 1, blocks of FOLD_ROWS rows. */
-static SC_MASKS void
-fold_moments_masks(const float *pad, size_t row, int OH, int OW,
-    double *restrict sum)
+/* The products of rows lo .. hi - 1 of the middle class, 16 columns
+ * from col, with their lags, into acc (and the rows' values into sum). */
+static inline __attribute__((always_inline)) void
+lag_rows(const float *X, size_t row, int lo, int hi, sc_vf acc[FOLD_LAGS],
+    sc_vf *sum)
 {
-	for (int oh = 0; oh < OH; oh += FOLD_ROWS) {
-		int n = OH - oh < FOLD_ROWS ? OH - oh : FOLD_ROWS;
-		const float *base = pad + (size_t)oh * row;
+	for (int r = lo; r < hi; r++) {
+		const float *p0 = X + (size_t)r * row, *p1 = p0 + row;
+		const float *p2 = p1 + row;
+		sc_vf x0 = sc_vload(p0);
 
-		moment_group_masked(base, row, n, OW, sum, 0);
-		moment_group_masked(base, row, n, OW, sum, 1);
-		moment_group_masked(base, row, n, OW, sum, 2);
+		*sum += x0;
+		acc[0] += x0 * x0;
+		acc[1] += x0 * sc_vload(p0 + 1);
+		acc[2] += x0 * sc_vload(p0 + 2);
+		#pragma GCC unroll 5
+		for (int t = 0; t < 5; t++) {
+			acc[3 + t] += x0 * sc_vload(p1 + t - 2);
+			acc[8 + t] += x0 * sc_vload(p2 + t - 2);
+		}
 	}
 }
-#endif
+
+/* One bordered sample X (Hp = OH + 2 rows of row values), shifted by c,
+ * into s. */
+static inline __attribute__((always_inline)) void
+lag_sample(const float *X, size_t row, int Hp, float c, struct fold_lags s)
+{
+	size_t cols = s.cols;
+	int edge_row[FOLD_EDGES] = { 0, 1, Hp - 2, Hp - 1 };
+	static const int edge_class[FOLD_EDGES] = { 0, 1, 3, 4 };
+
+	for (size_t q = 0; q < cols; q += 16) {
+		const float *at = X + q;
+
+		for (int r0 = 2; r0 < Hp - 2; r0 += FOLD_ROWS) {
+			int r1 = Hp - 2 - r0 < FOLD_ROWS ? Hp - 2 : r0 +
+			    FOLD_ROWS;
+			sc_vf acc[FOLD_LAGS], sum = { 0.0f };
+
+			#pragma GCC unroll 13
+			for (int d = 0; d < FOLD_LAGS; d++)
+				acc[d] = (sc_vf){ 0.0f };
+			lag_rows(at, row, r0, r1, acc, &sum);
+			#pragma GCC unroll 13
+			for (int d = 0; d < FOLD_LAGS; d++)
+				add_wide(s.prod + (2 * FOLD_LAGS + d) * cols +
+				    q, acc[d], 1.0);
+			add_wide(s.val + 2 * cols + q, sum, 1.0);
+			add_wide(s.cval + 2 * cols + q, sum, c);
+		}
+		for (int e = 0; e < FOLD_EDGES; e++) {
+			const float *p0 = at + (size_t)edge_row[e] * row;
+			int cls = edge_class[e], n = fold_class_lags[cls];
+			sc_vf x0 = sc_vload(p0);
+
+			for (int d = 0; d < n; d++) {
+				float *to = s.edge + ((size_t)e * FOLD_LAGS +
+				    d) * cols + q;
+
+				sc_vstore(to, sc_vload(to) + x0 *
+				    sc_vload(p0 + (ptrdiff_t)fold_lag[d][0] *
+				    (ptrdiff_t)row + fold_lag[d][1]));
+			}
+			add_wide(s.val + cls * cols + q, x0, 1.0);
+			add_wide(s.cval + cls * cols + q, x0, c);
+		}
+	}
+}
+
+/* The edge classes' float sums into their doubles, and cleared. */
+static void
+lag_flush(struct fold_lags s)
+{
+	static const int edge_class[FOLD_EDGES] = { 0, 1, 3, 4 };
+
+	for (int e = 0; e < FOLD_EDGES; e++)
+		for (int d = 0; d < fold_class_lags[edge_class[e]]; d++) {
+			float *from = s.edge + ((size_t)e * FOLD_LAGS + d) *
+			    s.cols;
+			double *to = s.prod + ((size_t)edge_class[e] *
+			    FOLD_LAGS + d) * s.cols;
+
+			for (size_t q = 0; q < s.cols; q++)
+				to[q] += from[q];
+			memset(from, 0, s.cols * sizeof(float));
+		}
+}
+
+/* The sum of v[class][q] over the window's region: the classes in its
+ * rows ay .., columns ax .. ax + OW - 1; per is the doubles a class
+ * holds. */
+static double
+lag_region(const double *v, size_t per, int ay, int ax, int OW)
+{
+	double sum = 0.0;
+
+	for (int cls = 0; cls < FOLD_CLASSES; cls++)
+		if (fold_class_in(cls, ay))
+			for (int q = ax; q < ax + OW; q++)
+				sum += v[cls * per + (size_t)q];
+	return sum;
+}
+
+/* The moments (as fold_moments_range gives them) from s, over samples
+ * whose shifts c sum to sc and whose squares to scc. */
+static void
+lag_finish(const struct sc_layer *l, struct fold_lags s, double sc,
+    double scc, double *restrict moments)
+{
+	int OW = l->out.w;
+	double n = (double)l->out.h * OW, u[MONO_TAPS], cu[MONO_TAPS];
+	double *P = moments + MONO_TAPS;
+
+	for (int j = 0; j < MONO_TAPS; j++) {
+		u[j] = lag_region(s.val, s.cols, j / 3, j % 3, OW);
+		cu[j] = lag_region(s.cval, s.cols, j / 3, j % 3, OW);
+		moments[j] = u[j] + n * sc;
+	}
+	for (int j = 0; j < MONO_TAPS; j++)
+		for (int k = j; k < MONO_TAPS; k++) {
+			int dy = k / 3 - j / 3, dx = k % 3 - j % 3, d;
+
+			d = dy == 0 ? dx : 3 + (dy - 1) * 5 + dx + 2;
+			P[j * MONO_TAPS + k] = lag_region(s.prod + (size_t)d *
+			    s.cols, FOLD_LAGS * s.cols, j / 3, j % 3, OW) +
+			    cu[j] + cu[k] + n * scc;
+		}
+}
 
 /* The sums of the patches p and of p p' over samples lo..hi, into
- * moments (9, then 9 x 9 with only j <= k set).  At stride 1 a tap's
- * values along an output row lie side by side in the bordered sample;
- * at other strides they are copied to taps first. */
+ * moments (9, then 9 x 9 with only j <= k set), at stride 1 from the
+ * lags (lag_sample).  At other strides from the patches: their taps are
+ * copied to rows first, FOLD_ROWS output rows at a time. */
 SC_HOT static void
 fold_moments_range(const struct sc_layer *l, const float *restrict x,
     long lo, long hi, float *restrict pad, float *restrict taps,
@@ -1364,10 +1567,31 @@ fold_moments_range(const struct sc_layer *l, const float *restrict x,
 	double n = (double)OH * OW, *P = moments + MONO_TAPS;
 	const float *src[FOLD_ROWS][MONO_TAPS];
 	sc_vi tail;
-#if SC_CLONES
-	int masks = S == 1 && sc_simd_masks();
-#endif
 
+	if (fold_lagged(l)) {
+		struct fold_lags s = fold_lags(l, taps);
+		size_t len = padded_len(l);
+		double sc = 0.0, scc = 0.0;
+
+		memset(pad + len, 0, (round16(len) - len + FOLD_SLACK) *
+		    sizeof(float));
+		memset(s.prod, 0, (fold_lag_len(l) - FOLD_SLACK) *
+		    sizeof(float));
+		for (long k = lo; k < hi; k++) {
+			float c = shifted_border(l, x + k * in_len, pad);
+
+			if (k + 1 < hi)
+				prefetch_sample(x + (k + 1) * in_len, in_len);
+			lag_sample(pad, row, OH + 2, c, s);
+			sc += c;
+			scc += (double)c * c;
+			if ((k - lo) % FOLD_ROWS == FOLD_ROWS - 1)
+				lag_flush(s);
+		}
+		lag_flush(s);
+		lag_finish(l, s, sc, scc, moments);
+		return;
+	}
 	for (int i = 0; i < 16; i++)
 		tail[i] = R - 16 + i < OW ? -1 : 0;
 	memset(moments, 0, FOLD_MOMENTS * sizeof(double));
@@ -1377,11 +1601,6 @@ fold_moments_range(const struct sc_layer *l, const float *restrict x,
 
 		if (s + 1 < hi)
 			prefetch_sample(x + (s + 1) * in_len, in_len);
-#if SC_CLONES
-		if (masks)
-			fold_moments_masks(pad, row, OH, OW, sum);
-		else
-#endif
 		for (int oh = 0; oh < OH; oh += FOLD_ROWS) {
 			int n_rows = OH - oh < FOLD_ROWS ? OH - oh : FOLD_ROWS;
 
@@ -2450,6 +2669,16 @@ conv_backward(struct sc_layer *l, const float *const *x, const float *y,
 		#pragma omp barrier
 		add_shares(l, t, parts, offset);
 	}
+}
+
+void
+sc_conv_patch_stats(const struct sc_layer *l, double pbar[9],
+    double cov[81])
+{
+	const double *m = fold_moments(l);
+
+	memcpy(pbar, m, MONO_TAPS * sizeof(double));
+	memcpy(cov, m + MONO_TAPS, MONO_TAPS * MONO_TAPS * sizeof(double));
 }
 
 /* The batch norm reading a one-channel layer of 3x3 filters. */

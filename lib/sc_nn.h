@@ -239,6 +239,12 @@ void sc_bn_affine(const struct sc_layer *bn, const float **scale,
 void sc_bn_stats(const struct sc_layer *bn, const float **mean,
     const float **invstd);
 
+/* The mean (9) and the covariance (9 x 9) of the 3x3 patches over the
+ * last training pass of a one-channel convolution doing its batch norm
+ * (l->bn set): its batch norm's statistics come from them. */
+void sc_conv_patch_stats(const struct sc_layer *l, double pbar[9],
+    double cov[81]);
+
 /* The direct convolution the fast one is tested against: y[n, out]
  * from x[n, in] with l's weights, one output at a time. */
 void sc_conv_naive_forward(const struct sc_layer *l, const float *x,

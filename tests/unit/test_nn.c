@@ -993,6 +993,93 @@ same_portable(struct sc_layer *l, const float *const *in, size_t y_len,
 	free(keep), free(none), free(state);
 }
 
+/* The patches' mean and covariance that a one-channel convolution
+ * with its batch norm sums in its training pass (from the lags at stride
+ * 1, from the patches else) against sums in double, patch by patch:
+ * borders 0 and 1, strides 1 and 2, two output rows (the fewest the
+ * lags take) and one, wide rows (three vectors a row), more than
+ * FOLD_ROWS rows and more than FOLD_ROWS samples a thread, and pixels
+ * far from zero. */
+static void
+test_patch_stats(struct sc_rng *rng)
+{
+	/* height, width, border, stride, samples, offset */
+	static const int cases[][6] = {
+		{ 28, 28, 1, 1, 9, 0 }, { 9, 7, 1, 1, 5, 0 },
+		{ 9, 7, 0, 1, 5, 0 }, { 4, 4, 0, 1, 3, 0 },
+		{ 2, 6, 1, 1, 4, 0 }, { 3, 5, 0, 1, 3, 0 },
+		{ 30, 40, 1, 1, 3, 0 }, { 70, 17, 1, 1, 2, 0 },
+		{ 5, 5, 1, 1, 70, 0 }, { 13, 13, 1, 2, 4, 0 },
+		{ 60, 58, 1, 1, 3, 3 },
+	};
+
+	for (int threads = 1; threads <= 2; threads++)
+	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
+		struct sc_shape img = { 1, cases[c][0], cases[c][1] };
+		int P = cases[c][2], S = cases[c][3], N = cases[c][4];
+		struct sc_layer conv, bn;
+		size_t in_len = (size_t)N * sc_shape_size(img);
+		float *x = zeros(in_len), *y;
+		const float *in[1] = { x };
+		double pbar[9], cov[81], sum[9] = { 0.0 };
+		double prod[81] = { 0.0 }, M, worst = 0.0, scale = 0.0;
+
+		sc_blas_init(threads);
+		memset(&conv, 0, sizeof(conv));
+		memset(&bn, 0, sizeof(bn));
+		sc_conv_setup(&conv, img, 16, 3, S, P, 0);
+		sc_bn_setup(&bn, conv.out, 0.1f, 1e-5f);
+		conv.bn = &bn;
+		layer_memory(&conv, N);
+		layer_memory(&bn, N);
+		fill(rng, conv.w, conv.n_w, 1.0);
+		for (int f = 0; f < bn.out.c; f++)
+			bn.w[f] = 1.0f;
+		fill(rng, x, in_len, 1.0);
+		for (size_t i = 0; i < in_len; i++)
+			x[i] += (float)cases[c][5];
+		y = zeros((size_t)N * sc_shape_size(conv.out));
+		conv.ops->forward(&conv, in, y, N, 1);
+		sc_conv_patch_stats(&conv, pbar, cov);
+
+		for (int n = 0; n < N; n++)
+		for (int oh = 0; oh < conv.out.h; oh++)
+		for (int ow = 0; ow < conv.out.w; ow++) {
+			double p[9];
+
+			for (int t = 0; t < 9; t++) {
+				int h = oh * S - P + t / 3, w = ow * S - P + t % 3;
+
+				p[t] = h < 0 || w < 0 || h >= img.h ||
+				    w >= img.w ? 0.0 : x[((size_t)n * img.h +
+				    h) * img.w + w];
+			}
+			for (int j = 0; j < 9; j++) {
+				sum[j] += p[j];
+				for (int k = 0; k < 9; k++)
+					prod[j * 9 + k] += p[j] * p[k];
+			}
+		}
+		M = (double)N * conv.out.h * conv.out.w;
+		for (int j = 0; j < 9; j++)
+			scale = fmax(scale, prod[j * 9 + j] / M);
+		for (int j = 0; j < 9; j++) {
+			worst = fmax(worst, fabs(pbar[j] - sum[j] / M) / scale);
+			for (int k = 0; k < 9; k++)
+				worst = fmax(worst, fabs(cov[j * 9 + k] -
+				    (prod[j * 9 + k] / M - sum[j] / M *
+				    sum[k] / M)) / scale);
+		}
+		if (!CHECK(worst < 1e-6))
+			fprintf(stderr, "  patch statistics, case %zu, %d "
+			    "threads: %g off\n", c, threads, worst);
+		layer_free(&conv);
+		layer_free(&bn);
+		free(x), free(y);
+	}
+	sc_blas_init(1);
+}
+
 /* A one-channel convolution doing the batch norm after it (bn set), and
  * the 2x2 max pool after that (pool set), gives what the layers give
  * run apart, up to the order of the sums: the output, the running
@@ -1627,6 +1714,7 @@ main(void)
 	test_dense_relu_folded(&rng);
 	test_dense_as_sgemm_par(&rng);
 	test_sgemm_par(&rng);
+	test_patch_stats(&rng);
 	test_conv_bn_folded(&rng);
 	test_bn_running_stats();
 	test_softmax_xent(&rng);
