@@ -2031,6 +2031,8 @@ fold_live(sc_vf g, const unsigned char *route, const int masks)
 #if SC_CLONES
 	if (masks)
 		return fold_live_masked(g, bits);
+#else
+	(void)masks;
 #endif
 	return (sc_vf)((sc_vi)g & fold_lanes(bits));
 }

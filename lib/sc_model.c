@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sc_error.h"
 #include "sc_nn.h"
@@ -436,9 +437,13 @@ build_file(struct builder *b)
 		return sc_fail_prefix("--model");
 	doc = cJSON_ParseWithOpts(text, &end, 1);
 	line = end != NULL ? sc_line_at(text, end) : 1L;
+	if (doc == NULL) {
+		sc_fail("%s: line %ld: %s", path, line, sc_json_fault(text,
+		    end));
+		free(text);
+		return -1;
+	}
 	free(text);
-	if (doc == NULL)
-		return sc_fail("%s: line %ld: not valid JSON", path, line);
 	rc = build_layers(b, cJSON_GetObjectItemCaseSensitive(doc, "layers"),
 	    path, "layer");
 	cJSON_Delete(doc);
@@ -623,13 +628,36 @@ source_size(const struct sc_layer *l, int k)
 	return sc_shape_size(k == 1 && l->cut ? l->cut_in : l->in[k]);
 }
 
+/* A layer's outputs for a batch: a layer doing a pool writes the
+ * pool's. */
+static size_t
+batch_out(const struct sc_model *m, const struct sc_layer *l)
+{
+	return (size_t)m->max_batch * sc_shape_size(l->pool != NULL ?
+	    l->pool->out : l->out);
+}
+
+/* The machine's memory in bytes, or 0 where it cannot be told. */
+static double
+machine_bytes(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
+}
+
 /* Every buffer the model uses.  Returns -1 when one cannot be had,
  * with *bad the layer whose outputs it was for (-1: the parameters and
- * the memory layers share). */
+ * the memory layers share), or -2 when together they need more than the
+ * machine's memory (*need_out bytes against *have_out), with *bad the
+ * layer whose outputs need the most (-1: the parameters need more). */
 static int
-allocate(struct sc_model *m, int *bad)
+allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 {
 	size_t widest = 0, work = 0, priv = 0;
+	double need = 0.0, have = machine_bytes();
+
+	*bad = -1;
 
 	fold_relus(m);
 	fold_cuts(m);
@@ -637,9 +665,7 @@ allocate(struct sc_model *m, int *bad)
 
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
-		/* A layer doing a pool writes the pool's output. */
-		size_t out = (size_t)m->max_batch * sc_shape_size(l->pool !=
-		    NULL ? l->pool->out : l->out);
+		size_t out = batch_out(m, l);
 
 		m->n_theta += l->n_w + l->n_b;
 		m->n_state += l->n_state;
@@ -650,6 +676,33 @@ allocate(struct sc_model *m, int *bad)
 		    l->ops->work_size(l, m->max_batch) > work)
 			work = l->ops->work_size(l, m->max_batch);
 		widest = out > widest ? out : widest;
+		if (!l->fused) {
+			need += 2.0 * (double)out;
+			if (*bad < 0 || out > batch_out(m, &m->layers[*bad]))
+				*bad = i;
+		}
+	}
+	/* Parameters, their gradient and velocity, then the rest; memory
+	 * the system promises but cannot give would end the run unnamed,
+	 * when the buffers are first written, so a network larger than the
+	 * machine is refused before. */
+	need = (need + 3.0 * (double)m->n_theta + (double)m->n_state +
+	    2.0 * (double)widest + (double)work + (double)priv) *
+	    sizeof(float);
+	if (have > 0.0 && need > have) {
+		/* *bad: the layer with the most outputs, or the parameters
+		 * where they need more. */
+		if (*bad >= 0 && 3.0 * (double)m->n_theta >= 2.0 *
+		    (double)batch_out(m, &m->layers[*bad]))
+			*bad = -1;
+		*need_out = need;
+		*have_out = have;
+		return -2;
+	}
+	for (int i = 0; i < m->n_layers; i++) {
+		struct sc_layer *l = &m->layers[i];
+		size_t out = batch_out(m, l);
+
 		if (l->fused) {
 			/* A folded ReLU or batch norm shares the buffers
 			 * of the layer before; a folded shortcut needs
@@ -686,7 +739,8 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
     int n_classes, int max_batch)
 {
 	struct sc_model *m = calloc(1, sizeof(*m));
-	int bad;
+	double need = 0.0, have = 0.0;
+	int bad, rc;
 
 	if (m == NULL) {
 		sc_fail("model: out of memory");
@@ -703,11 +757,31 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
 		sc_model_free(m);
 		return NULL;
 	}
-	if (allocate(m, &bad) < 0) {
+	if ((rc = allocate(m, &bad, &need, &have)) < 0) {
 		const char *name = strcmp(spec->name, "file") == 0 ?
 		    spec->path : spec->name;
 
-		if (bad >= 0) {
+		if (rc == -2 && bad < 0)
+			sc_fail("%s: the network needs %.1f GB for "
+			    "%d-sample batches, more than this machine's %.1f "
+			    "GB: its %zu parameters need %.1f GB with their "
+			    "gradients and velocities", name, need / 1e9,
+			    max_batch, have / 1e9, m->n_theta,
+			    3.0 * (double)m->n_theta * sizeof(float) / 1e9);
+		else if (rc == -2) {
+			const struct sc_layer *l = &m->layers[bad];
+			struct sc_shape o = l->pool != NULL ? l->pool->out :
+			    l->out;
+
+			sc_fail("%s: the network needs %.1f GB for "
+			    "%d-sample batches, more than this machine's %.1f "
+			    "GB: the %s layer with %d x %d x %d outputs a "
+			    "sample needs %.1f GB for them and as much for "
+			    "their gradients", name, need / 1e9, max_batch,
+			    have / 1e9, l->ops->kind, o.c, o.h, o.w,
+			    (double)max_batch * (double)sc_shape_size(o) *
+			    sizeof(float) / 1e9);
+		} else if (bad >= 0) {
 			const struct sc_layer *l = &m->layers[bad];
 			struct sc_shape o = l->pool != NULL ? l->pool->out :
 			    l->out;

@@ -78,6 +78,11 @@ curve_row(void *ctx, const struct sc_csv_row *row)
 	if (x->col_val >= 0 &&
 	    sc_csv_number_or_empty(row, x->col_val, &val) < 0)
 		return -1;
+	if (x->col_val >= 0 && row->fields[x->col_val][0] != '\0' &&
+	    !(val >= 0.0 && val <= 1.0))
+		return sc_fail("%s: line %ld: val_acc must be from 0 to 1 "
+		    "(or empty for a row not scored), not %s", row->path,
+		    row->line, row->fields[x->col_val]);
 	if (!(lr > 0.0) || !isfinite(lr))
 		return sc_fail("%s: line %ld: lr must be > 0 and finite, not "
 		    "%s", row->path, row->line, row->fields[x->col_lr]);
@@ -602,6 +607,36 @@ sc_line_at(const char *text, const char *pos)
 	return line;
 }
 
+#define SC_STR_(x) #x
+#define SC_STR(x) SC_STR_(x)
+
+const char *
+sc_json_fault(const char *text, const char *pos)
+{
+	long depth = 0;
+	int in_string = 0;
+
+	for (const char *p = text; p < pos && *p != '\0'; p++) {
+		if (in_string) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '"')
+				in_string = 0;
+		} else if (*p == '"') {
+			in_string = 1;
+		} else if (*p == '[' || *p == '{') {
+			depth++;
+		} else if (*p == ']' || *p == '}') {
+			depth--;
+		}
+	}
+	if (depth >= CJSON_NESTING_LIMIT)
+		return "arrays and objects nested more than "
+		    SC_STR(CJSON_NESTING_LIMIT) " deep, more than the JSON "
+		    "reader takes";
+	return "not valid JSON";
+}
+
 int
 sc_bounds_parse(const char *text, const char *name, double *min_lr,
     double *max_lr)
@@ -616,8 +651,8 @@ sc_bounds_parse(const char *text, const char *name, double *min_lr,
 	/* Text after the object is refused too: it is not one object. */
 	o = cJSON_ParseWithOpts(text, &end, 1);
 	if (o == NULL)
-		return sc_fail("%s: line %ld: not valid JSON", name,
-		    end != NULL ? sc_line_at(text, end) : 1L);
+		return sc_fail("%s: line %ld: %s", name, end != NULL ?
+		    sc_line_at(text, end) : 1L, sc_json_fault(text, end));
 	if (!cJSON_IsObject(o)) {
 		sc_fail("%s: expected a JSON object of bounds", name);
 		goto done;

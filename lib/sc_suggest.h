@@ -74,4 +74,9 @@ char *sc_read_file(const char *path, size_t limit);
  * reader stopped, for its message. */
 long sc_line_at(const char *text, const char *pos);
 
+/* Why cJSON stopped at pos in text: "not valid JSON", or, where the
+ * arrays and objects open there are nested CJSON_NESTING_LIMIT deep, that
+ * the nesting is deeper than it reads. */
+const char *sc_json_fault(const char *text, const char *pos);
+
 #endif

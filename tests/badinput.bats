@@ -325,6 +325,13 @@ assert_refused() {
 	assert_refused 1 "b.json: line 2: not valid JSON"
 }
 
+@test "bad input: bounds JSON nested deeper than the reader takes -> 1, says so" {
+	awk 'BEGIN { s = "{\"max_lr\": "; for (i = 0; i < 2000; i++) s = s "[";
+		for (i = 0; i < 2000; i++) s = s "]"; print s "}" }' >b.json
+	run --separate-stderr clrgen --bounds b.json --iters 10 -o out.csv
+	assert_refused 1 "b.json: line 1: arrays and objects nested more than 1000 deep"
+}
+
 @test "bad input: empty bounds JSON -> 1, names file" {
 	printf '\n' >b.json
 	run --separate-stderr clrgen --bounds b.json --iters 10 -o out.csv

@@ -196,6 +196,11 @@ tiny_schedule() {
 	run --separate-stderr train --model-info --model trailing.json
 	[ "$status" -eq 1 ]
 	grep -q "trailing.json: line 1: not valid JSON" <<<"$stderr"
+	awk 'BEGIN { s = "{\"layers\": "; for (i = 0; i < 20000; i++) s = s "[";
+		for (i = 0; i < 20000; i++) s = s "]"; print s "}" }' >deep.json
+	run --separate-stderr train --model-info --model deep.json
+	[ "$status" -eq 1 ]
+	grep -q "deep.json: line 1: arrays and objects nested more than 1000 deep" <<<"$stderr"
 }
 
 @test "a fault inside a residual block names the block and the body's layer" {

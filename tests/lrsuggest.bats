@@ -133,6 +133,21 @@ small_range_test() {
 	grep -q "'lr'" <<<"$stderr"
 }
 
+@test "lrsuggest names the line of a val_acc outside 0 to 1, or NaN" {
+	for bad in 1.7 -0.1 nan; do
+		awk -F, -v OFS=, -v bad="$bad" \
+		    'NR == 1 || $7 == "" { print; next }
+		     !done { $7 = bad; done = 1 } { print }' \
+		    "$FIXTURES/range.csv" >badacc.csv
+		line=$(awk -F, 'NR > 1 && $7 != "" { print NR; exit }' \
+		    "$FIXTURES/range.csv")
+		run --separate-stderr lrsuggest badacc.csv -o out.json
+		[ "$status" -eq 1 ]
+		grep -q "^lrsuggest: badacc.csv: line $line: val_acc must be from 0 to 1 .*not $bad\$" <<<"$stderr"
+		assert_no_file out.json
+	done
+}
+
 @test "lrsuggest names the line of a ragged row" {
 	run --separate-stderr lrsuggest "$FIXTURES/bad-range-ragged.csv"
 	[ "$status" -eq 1 ]

@@ -174,7 +174,20 @@ make_schedule() {
 	    --schedule "$FIXTURES/schedule.csv" -o out.csv
 	[ "$status" -eq 1 ]
 	[ ! -e out.csv ]
-	grep -q '^train: huge.json: out of memory for 60000-sample batches: the conv layer with 65536 x 28 x 28 outputs a sample needs' \
+	grep -q '^train: huge.json: the network needs .* GB for 60000-sample batches, more than this machine.s .* GB: the conv layer with 65536 x 28 x 28 outputs a sample needs' \
+	    <<<"$stderr"
+}
+
+@test "train --model-info refuses a network whose parameters need more memory than the machine has, before touching it" {
+	# 784 x 2^20 + 2^20 x 2^20 weights: 13 TB with their gradients and
+	# velocities.
+	printf '{"layers": [{"type": "dense", "units": 1048576},
+	    {"type": "dense", "units": 1048576}, {"type": "dense",
+	    "units": 10}]}' >wide.json
+	run --separate-stderr train --model-info --model wide.json
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	grep -q '^train: wide.json: the network needs .* GB for 128-sample batches, more than this machine.s .* GB: its 1100[0-9]* parameters need .* GB with their gradients and velocities$' \
 	    <<<"$stderr"
 }
 
