@@ -1167,6 +1167,10 @@ static const signed char fold_lag[FOLD_LAGS][2] = {
  * and no row below them. */
 static const int fold_class_lags[FOLD_CLASSES] = { 13, 13, 13, 8, 3 };
 
+/* The classes of single rows, rows 0, 1, OH and OH + 1, whose products
+ * a thread keeps in float over up to FOLD_ROWS samples. */
+static const int fold_edge_class[FOLD_EDGES] = { 0, 1, 3, 4 };
+
 /* Whether the class's rows are in the region of the window's row ay
  * (its rows are ay .. ay + OH - 1 of the bordered sample). */
 static int
@@ -1451,7 +1455,6 @@ lag_sample(const float *X, size_t row, int Hp, float c, struct fold_lags s)
 {
 	size_t cols = s.cols;
 	int edge_row[FOLD_EDGES] = { 0, 1, Hp - 2, Hp - 1 };
-	static const int edge_class[FOLD_EDGES] = { 0, 1, 3, 4 };
 
 	for (size_t q = 0; q < cols; q += 16) {
 		const float *at = X + q;
@@ -1474,7 +1477,7 @@ lag_sample(const float *X, size_t row, int Hp, float c, struct fold_lags s)
 		}
 		for (int e = 0; e < FOLD_EDGES; e++) {
 			const float *p0 = at + (size_t)edge_row[e] * row;
-			int cls = edge_class[e], n = fold_class_lags[cls];
+			int cls = fold_edge_class[e], n = fold_class_lags[cls];
 			sc_vf x0 = sc_vload(p0);
 
 			for (int d = 0; d < n; d++) {
@@ -1495,13 +1498,12 @@ lag_sample(const float *X, size_t row, int Hp, float c, struct fold_lags s)
 static void
 lag_flush(struct fold_lags s)
 {
-	static const int edge_class[FOLD_EDGES] = { 0, 1, 3, 4 };
-
 	for (int e = 0; e < FOLD_EDGES; e++)
-		for (int d = 0; d < fold_class_lags[edge_class[e]]; d++) {
+		for (int d = 0; d < fold_class_lags[fold_edge_class[e]];
+		    d++) {
 			float *from = s.edge + ((size_t)e * FOLD_LAGS + d) *
 			    s.cols;
-			double *to = s.prod + ((size_t)edge_class[e] *
+			double *to = s.prod + ((size_t)fold_edge_class[e] *
 			    FOLD_LAGS + d) * s.cols;
 
 			for (size_t q = 0; q < s.cols; q++)
