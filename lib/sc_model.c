@@ -760,41 +760,33 @@ sc_model_create(const struct sc_model_spec *spec, struct sc_shape input,
 	if ((rc = allocate(m, &bad, &need, &have)) < 0) {
 		const char *name = strcmp(spec->name, "file") == 0 ?
 		    spec->path : spec->name;
+		char what[200];
 
-		if (rc == -2 && bad < 0)
-			sc_fail("%s: the network needs %.1f GB for "
-			    "%d-sample batches, more than this machine's %.1f "
-			    "GB: its %zu parameters need %.1f GB with their "
-			    "gradients and velocities", name, need / 1e9,
-			    max_batch, have / 1e9, m->n_theta,
-			    3.0 * (double)m->n_theta * sizeof(float) / 1e9);
-		else if (rc == -2) {
+		if (bad >= 0) {
 			const struct sc_layer *l = &m->layers[bad];
 			struct sc_shape o = l->pool != NULL ? l->pool->out :
 			    l->out;
+			double mb = (double)max_batch *
+			    (double)sc_shape_size(o) * sizeof(float) / 1e6;
 
-			sc_fail("%s: the network needs %.1f GB for "
-			    "%d-sample batches, more than this machine's %.1f "
-			    "GB: the %s layer with %d x %d x %d outputs a "
-			    "sample needs %.1f GB for them and as much for "
-			    "their gradients", name, need / 1e9, max_batch,
-			    have / 1e9, l->ops->kind, o.c, o.h, o.w,
-			    (double)max_batch * (double)sc_shape_size(o) *
-			    sizeof(float) / 1e9);
-		} else if (bad >= 0) {
-			const struct sc_layer *l = &m->layers[bad];
-			struct sc_shape o = l->pool != NULL ? l->pool->out :
-			    l->out;
-
-			sc_fail("%s: out of memory for %d-sample batches: "
-			    "the %s layer with %d x %d x %d outputs a sample "
-			    "needs %.0f MB for them and as much for their "
-			    "gradients", name, max_batch, l->ops->kind, o.c,
-			    o.h, o.w, (double)max_batch *
-			    (double)sc_shape_size(o) * sizeof(float) / 1e6);
-		} else
-			sc_fail("%s: out of memory for %d-sample batches",
-			    name, max_batch);
+			snprintf(what, sizeof(what), ": the %s layer with %d x "
+			    "%d x %d outputs a sample needs %.0f MB for them and "
+			    "as much for their gradients", l->ops->kind, o.c,
+			    o.h, o.w, mb);
+		} else if (rc == -2)
+			snprintf(what, sizeof(what), ": its %zu parameters "
+			    "need %.0f MB with their gradients and velocities",
+			    m->n_theta, 3.0 * (double)m->n_theta *
+			    sizeof(float) / 1e6);
+		else
+			what[0] = '\0';
+		if (rc == -2)
+			sc_fail("%s: the network needs %.0f MB for %d-sample "
+			    "batches, more than this machine's %.0f MB%s", name,
+			    need / 1e6, max_batch, have / 1e6, what);
+		else
+			sc_fail("%s: out of memory for %d-sample batches%s",
+			    name, max_batch, what);
 		sc_model_free(m);
 		return NULL;
 	}

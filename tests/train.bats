@@ -174,7 +174,7 @@ make_schedule() {
 	    --schedule "$FIXTURES/schedule.csv" -o out.csv
 	[ "$status" -eq 1 ]
 	[ ! -e out.csv ]
-	grep -q '^train: huge.json: the network needs .* GB for 60000-sample batches, more than this machine.s .* GB: the conv layer with 65536 x 28 x 28 outputs a sample needs' \
+	grep -q '^train: huge.json: the network needs .* MB for 60000-sample batches, more than this machine.s .* MB: the conv layer with 65536 x 28 x 28 outputs a sample needs' \
 	    <<<"$stderr"
 }
 
@@ -187,7 +187,7 @@ make_schedule() {
 	run --separate-stderr train --model-info --model wide.json
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
-	grep -q '^train: wide.json: the network needs .* GB for 128-sample batches, more than this machine.s .* GB: its 1100[0-9]* parameters need .* GB with their gradients and velocities$' \
+	grep -q '^train: wide.json: the network needs .* MB for 128-sample batches, more than this machine.s .* MB: its 1100[0-9]* parameters need .* MB with their gradients and velocities$' \
 	    <<<"$stderr"
 }
 
