@@ -52,12 +52,14 @@ sc_train_option(struct sc_train_config *c, const char *name,
 		return copy_text(c->data.label, sizeof(c->data.label), name,
 		    arg);
 	if (strcmp(name, "val-split") == 0) {
-		if (sc_opt_double("--val-split", arg, 0.0, 1.0,
+		/* A share of the rows: some, not all, so 0 and 1 are out
+		 * as well as what lies beyond them. */
+		if (sc_opt_double("--val-split", arg, -HUGE_VAL, HUGE_VAL,
 		    &c->data.val_split) < 0)
 			return -1;
 		if (!(c->data.val_split > 0.0 && c->data.val_split < 1.0))
 			return sc_fail("--val-split: must be between 0 and 1, "
-			    "not %s", arg);
+			    "0 and 1 excluded, not %s", arg);
 		return 0;
 	}
 	if (strcmp(name, "augment") == 0) {

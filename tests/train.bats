@@ -280,6 +280,15 @@ make_schedule() {
 	grep -q -- '--batch' <<<"$stderr"
 }
 
+@test "train refuses a --val-split of 0, 1 or beyond them with one message" {
+	for bad in 0 1 -0.1 1.5; do
+		run --separate-stderr train --schedule sched.csv --val-split "$bad"
+		[ "$status" -eq 2 ]
+		[ -z "$output" ]
+		grep -q -- "^train: --val-split: must be between 0 and 1, 0 and 1 excluded, not $bad\$" <<<"$stderr"
+	done
+}
+
 @test "train refuses a bad --hidden with status 2 before training" {
 	for bad in "--model cnn --hidden 32" "--hidden 0" "--hidden 32," \
 	    "--hidden 70000"; do
