@@ -1235,9 +1235,9 @@ fold_lags(const struct sc_layer *l, float *taps)
 }
 
 
-/* A thread's block: a bordered sample, 9 rows of taps (fold_moments_range)
- * and doubles: the sums of the moments (FOLD_MOMENTS), then A (9 F) and S
- * (F). */
+/* A thread's block: a bordered sample, FOLD_ROWS rows of taps or, at
+ * stride 1, the lag sums (fold_taps_len), and doubles: the sums of the
+ * moments (FOLD_MOMENTS), then A (9 F) and S (F). */
 struct fold_block {
 	float *pad, *taps;
 	double *moments, *grad;

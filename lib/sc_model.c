@@ -654,7 +654,7 @@ machine_bytes(void)
 static int
 allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 {
-	size_t widest = 0, work = 0, priv = 0;
+	size_t widest = 0, work = 0, priv = 0, most = 0;
 	double need = 0.0, have = machine_bytes();
 
 	*bad = -1;
@@ -678,8 +678,8 @@ allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 		widest = out > widest ? out : widest;
 		if (!l->fused) {
 			need += 2.0 * (double)out;
-			if (*bad < 0 || out > batch_out(m, &m->layers[*bad]))
-				*bad = i;
+			if (out > most)
+				most = out, *bad = i;
 		}
 	}
 	/* Parameters, their gradient and velocity, then the rest; memory
@@ -692,8 +692,7 @@ allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 	if (have > 0.0 && need > have) {
 		/* *bad: the layer with the most outputs, or the parameters
 		 * where they need more. */
-		if (*bad >= 0 && 3.0 * (double)m->n_theta >= 2.0 *
-		    (double)batch_out(m, &m->layers[*bad]))
+		if (3.0 * (double)m->n_theta >= 2.0 * (double)most)
 			*bad = -1;
 		*need_out = need;
 		*have_out = have;
