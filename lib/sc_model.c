@@ -637,6 +637,75 @@ batch_out(const struct sc_model *m, const struct sc_layer *l)
 	    l->pool->out : l->out);
 }
 
+/* The layer whose buffer holds layer i's output (a folded layer's is
+ * the folding one's), or -1 for a folded shortcut, which has none. */
+static int
+holder_of(const struct sc_model *m, int i)
+{
+	const struct sc_layer *l = &m->layers[i];
+
+	if (!l->fused)
+		return i;
+	return l->done_by < i ? l->done_by : -1;
+}
+
+/*
+ * The scoring pass's buffers (scores in sc_nn.h).  Outputs are given
+ * buffers in the order the layers run; an output is live from its
+ * layer to the last layer reading it.  Each output takes a grads buffer
+ * of its own size that holds no live output, so a layer never writes
+ * over an input it or a later layer still reads: one an earlier output
+ * had, which the pass has in the cache, where there is one; where none
+ * is free, its own acts buffer, which no other output takes.
+ *
+ * Only outputs of one size share: layers split a batch's samples among
+ * the threads, so each thread then writes the part of the buffer it
+ * wrote before.  Shared across sizes, one thread writes part of what
+ * another did, and on the machine measured (two cores) that made the
+ * first convolution's scoring pass up to 5x slower in some runs.
+ */
+static void
+plan_scores(struct sc_model *m)
+{
+	int last[SC_MAX_LAYERS], held[SC_MAX_LAYERS];
+
+	for (int i = 0; i < m->n_layers; i++) {
+		const struct sc_layer *l = &m->layers[i];
+
+		last[i] = i;
+		held[i] = -1;
+		for (int k = 0; k < l->n_src && !l->fused; k++) {
+			int s = source(m, l, k), h;
+
+			if (s != SC_INPUT && (h = holder_of(m, s)) >= 0 &&
+			    last[h] < i)
+				last[h] = i;
+		}
+	}
+	for (int i = 0; i < m->n_layers; i++) {
+		size_t need = batch_out(m, &m->layers[i]);
+		int best = -1;
+
+		if (m->layers[i].fused) {
+			int h = holder_of(m, i);
+
+			m->scores[i] = h >= 0 ? m->scores[h] : NULL;
+			continue;
+		}
+		for (int b = 0; b < m->n_layers; b++) {
+			if (m->layers[b].fused ||
+			    batch_out(m, &m->layers[b]) != need ||
+			    (held[b] >= 0 && last[held[b]] >= i))
+				continue;
+			if (best < 0 || (held[b] >= 0 && held[best] < 0))
+				best = b;
+		}
+		if (best >= 0)
+			held[best] = i;
+		m->scores[i] = best >= 0 ? m->grads[best] : m->acts[i];
+	}
+}
+
 /* The machine's memory in bytes, or 0 where it cannot be told. */
 static double
 machine_bytes(void)
@@ -730,6 +799,7 @@ allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 	    m->priv == NULL)
 		return -1;
 	place(m);
+	plan_scores(m);
 	return 0;
 }
 
@@ -940,23 +1010,27 @@ act(const struct sc_model *m, const float *x, int src)
 const float *
 sc_model_forward(struct sc_model *m, const float *x, int n, int train)
 {
+	float *const *out = train || m->keep_outputs ? m->acts : m->scores;
+
 	for (int i = 0; i < m->n_layers; i++) {
 		struct sc_layer *l = &m->layers[i];
-		const float *in[2] = { act(m, x, l->src[0]), NULL };
-
+		const float *in[2] = { NULL, NULL };
 		double t0 = m->profile ? sc_seconds() : 0.0;
 
 		if (l->fused)
 			continue;
-		if (l->n_src == 2)
-			in[1] = act(m, x, source(m, l, 1));
-		l->ops->forward(l, in, m->acts[i], n, train);
+		for (int k = 0; k < l->n_src; k++) {
+			int s = source(m, l, k);
+
+			in[k] = s == SC_INPUT ? x : out[s];
+		}
+		l->ops->forward(l, in, out[i], n, train);
 		if (m->profile)
 			m->fwd_seconds[i] += sc_seconds() - t0;
 	}
 	if (m->profile)
 		m->fwd_samples += n;
-	return m->acts[m->n_layers - 1];
+	return out[m->n_layers - 1];
 }
 
 SC_HOT static void

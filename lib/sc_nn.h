@@ -142,6 +142,13 @@ struct sc_model {
 
 	float *acts[SC_MAX_LAYERS];	/* layer outputs, max_batch rows */
 	float *grads[SC_MAX_LAYERS];	/* d loss / d acts */
+	/* Where a scoring pass (train 0) writes each output: as no
+	 * backward pass follows, outputs whose readers are done by the
+	 * time another is written share a buffer, so the pass works in a
+	 * few buffers that stay in the cache rather than one per layer.
+	 * With keep_outputs set it writes acts, as training does. */
+	float *scores[SC_MAX_LAYERS];
+	int keep_outputs;
 	float *spare;			/* 2 x n_spare: second gradients */
 	size_t n_spare;
 	float *work;			/* shared work memory */

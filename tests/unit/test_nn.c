@@ -1514,6 +1514,94 @@ test_fold_model_gradients(struct sc_rng *rng)
 	sc_model_free(m);
 }
 
+/* A scoring pass writes outputs into shared buffers (scores in
+ * sc_nn.h): its logits are those of the same pass with every output in
+ * its own buffer, bit for bit, on the presets and on a description
+ * with dropout and residual blocks, one with a projection shortcut and
+ * one whose input stays live over nine layers; and the networks with
+ * residual blocks use at most one buffer for two outputs. */
+static void
+test_score_buffers(struct sc_rng *rng)
+{
+	enum { N = 5, K = 10 };
+	static const char text[] = "{ \"layers\": ["
+	    "{ \"type\": \"conv\", \"filters\": 8 },"
+	    "{ \"type\": \"batchnorm\" }, { \"type\": \"relu\" },"
+	    "{ \"type\": \"dropout\", \"p\": 0.25 },"
+	    "{ \"type\": \"residual\", \"shortcut\": \"projection\","
+	    "  \"layers\": [ { \"type\": \"conv\", \"filters\": 12 } ] },"
+	    "{ \"type\": \"residual\", \"layers\": ["
+	    "  { \"type\": \"conv\", \"filters\": 12 },"
+	    "  { \"type\": \"batchnorm\" }, { \"type\": \"relu\" },"
+	    "  { \"type\": \"conv\", \"filters\": 12 },"
+	    "  { \"type\": \"relu\" },"
+	    "  { \"type\": \"dropout\", \"p\": 0.5 },"
+	    "  { \"type\": \"conv\", \"filters\": 12 },"
+	    "  { \"type\": \"batchnorm\" },"
+	    "  { \"type\": \"conv\", \"filters\": 12 } ] },"
+	    "{ \"type\": \"relu\" }, { \"type\": \"gap\" },"
+	    "{ \"type\": \"dense\", \"units\": 10 } ] }";
+	char path[64];
+	const char *names[] = { "mlp", "lenet", "cnn", "resnet8", "resnet20",
+	    path };
+	struct sc_shape in = { 1, 16, 16 };
+	float x[N * 256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/test_nn_scores_%ld.json",
+	    (long)getpid());
+	f = fopen(path, "w");
+	if (!CHECK(f != NULL))
+		return;
+	fputs(text, f);
+	fclose(f);
+	fill(rng, x, N * 256, 1.0);
+	for (size_t t = 0; t < sizeof(names) / sizeof(names[0]); t++) {
+		struct sc_model_spec spec;
+		struct sc_model *m;
+		float kept[N * K];
+		const float *shared;
+		int outputs = 0, buffers = 0, same = 1, joins = 0;
+
+		CHECK(sc_model_spec_parse(&spec, names[t], NULL) == 0);
+		m = sc_model_create(&spec, in, K, N);
+		if (!CHECK(m != NULL))
+			continue;
+		sc_model_init(m, rng);
+		/* Running statistics away from their first values. */
+		for (int r = 0; r < 3; r++)
+			sc_model_forward(m, x, N, 1);
+		m->keep_outputs = 1;
+		memcpy(kept, sc_model_forward(m, x, N, 0), sizeof(kept));
+		m->keep_outputs = 0;
+		shared = sc_model_forward(m, x, N, 0);
+		for (int j = 0; j < N * K; j++)
+			same &= memcmp(&kept[j], &shared[j], sizeof(float)) ==
+			    0;
+		if (!CHECK(same))
+			fprintf(stderr, "  %s: shared buffers change the "
+			    "logits\n", names[t]);
+		for (int i = 0; i < m->n_layers; i++) {
+			int first = 1;
+
+			if (m->layers[i].fused)
+				continue;
+			outputs++;
+			joins += m->layers[i].n_src == 2;
+			for (int j = 0; j < i; j++)
+				if (!m->layers[j].fused &&
+				    m->scores[j] == m->scores[i])
+					first = 0;
+			buffers += first;
+		}
+		if (!CHECK(joins == 0 || buffers <= outputs / 2))
+			fprintf(stderr, "  %s: %d buffers for %d outputs\n",
+			    names[t], buffers, outputs);
+		sc_model_free(m);
+	}
+	remove(path);
+}
+
 /* resnet8's parameter gradient, on 8x8 images, with its convolutions
  * adding dx into the gradient a shortcut wrote, against the same with
  * every layer writing its own buffer and the model adding them: they
@@ -1721,6 +1809,7 @@ main(void)
 	test_mlp_gradients(&rng);
 	test_fold_model_gradients(&rng);
 	test_resnet_adding(&rng);
+	test_score_buffers(&rng);
 	test_sgd_by_hand();
 	test_init_is_seeded();
 	test_spec_errors();
