@@ -425,18 +425,32 @@ transpose_weights(const struct sc_layer *l, float *wt)
  * zeroed when `fresh` (the first sample of a range: the work memory
  * served other layers before); the later samples find it still zero,
  * as the loops only read pad. */
-static void
-add_border(const struct sc_layer *l, const float *img, float *pad,
-    int fresh)
+static inline __attribute__((always_inline)) void
+add_border(const struct sc_layer *l, const float *restrict img,
+    float *restrict pad, int fresh)
 {
 	int H = l->in[0].h, W = l->in[0].w, C = l->in[0].c, P = l->pad;
-	size_t row = (size_t)(W + 2 * P) * C;
+	size_t row = (size_t)(W + 2 * P) * C, n = (size_t)W * C;
 
 	if (fresh)
 		memset(pad, 0, padded_len(l) * sizeof(float));
-	for (int h = 0; h < H; h++)
-		memcpy(pad + (h + P) * row + (size_t)P * C,
-		    img + (size_t)h * W * C, (size_t)W * C * sizeof(float));
+	for (int h = 0; h < H; h++) {
+		float *to = pad + (h + P) * row + (size_t)P * C;
+		const float *from = img + (size_t)h * n;
+		size_t i = 0;
+
+		/* Rows of 16 values or more in vectors, the last one
+		 * overlapping the one before: a call to memcpy a row
+		 * cost as much as the copy. */
+		if (n < 16) {
+			memcpy(to, from, n * sizeof(float));
+			continue;
+		}
+		for (; i + 16 <= n; i += 16)
+			sc_vstore(to + i, sc_vload(from + i));
+		if (i < n)
+			sc_vstore(to + n - 16, sc_vload(from + n - 16));
+	}
 }
 
 /*
@@ -1304,10 +1318,6 @@ lanes_sum(sc_vf v)
 	return h[0] + h[1];
 }
 
-/* The sample img less c, about its mean, bordered with -c, into pad;
- * returns c.  Inlined, so that the loops vectorise in each caller's
- * clone.  Any c would give the same sums but for rounding, so the mean
- * is summed the fast way, 16 float lanes apart. */
 /* Asks for the next sample's n values at img while this sample is
  * worked on: a pass over the batch finds each new sample in memory, not
  * in the cache. */
@@ -1318,6 +1328,42 @@ prefetch_sample(const float *img, size_t n)
 		__builtin_prefetch(img + i);
 }
 
+/* to[0 .. n) = from[0 .. n) + add, 16 at a time; n at least 16, the
+ * last 16 overlapping the ones before. */
+static inline __attribute__((always_inline)) void
+row_plus(float *restrict to, const float *restrict from, size_t n,
+    float add)
+{
+	size_t i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		sc_vstore(to + i, sc_vload(from + i) + add);
+	if (i < n)
+		sc_vstore(to + n - 16, sc_vload(from + n - 16) + add);
+}
+
+/* to[0 .. n) = v, 16 at a time where n is 16 or more. */
+static inline __attribute__((always_inline)) void
+row_fill(float *to, size_t n, float v)
+{
+	sc_vf vv = (sc_vf){ 0.0f } + v;
+	size_t i = 0;
+
+	if (n < 16) {
+		for (; i < n; i++)
+			to[i] = v;
+		return;
+	}
+	for (; i + 16 <= n; i += 16)
+		sc_vstore(to + i, vv);
+	if (i < n)
+		sc_vstore(to + n - 16, vv);
+}
+
+/* The sample img less c, about its mean, bordered with -c, into pad;
+ * returns c.  Inlined, so that the loops vectorise in each caller's
+ * clone.  Any c would give the same sums but for rounding, so the mean
+ * is summed the fast way, 16 float lanes apart. */
 static inline __attribute__((always_inline)) float
 shifted_border(const struct sc_layer *l, const float *restrict img,
     float *restrict pad)
@@ -1332,11 +1378,21 @@ shifted_border(const struct sc_layer *l, const float *restrict img,
 	for (; i < n; i++)
 		c += img[i];
 	c = (float)((lanes_sum(part) + c) / (double)n);
-	for (i = 0; i < padded_len(l); i++)
-		pad[i] = -c;
-	for (int h = 0; h < H; h++)
+	row_fill(pad, P * row, -c);
+	row_fill(pad + (H + P) * row, padded_len(l) - (H + P) * row, -c);
+	for (int h = 0; h < H; h++) {
+		float *to = pad + (h + P) * row;
+		const float *from = img + (size_t)h * W;
+
+		for (int p = 0; p < P; p++)
+			to[p] = to[P + W + p] = -c;
+		if (W >= 16) {
+			row_plus(to + P, from, (size_t)W, -c);
+			continue;
+		}
 		for (int w = 0; w < W; w++)
-			pad[(h + P) * row + P + w] = img[(size_t)h * W + w] - c;
+			to[P + w] = from[w] - c;
+	}
 	return c;
 }
 
@@ -1426,25 +1482,43 @@ add_wide(double *to, sc_vf v, double k)
 }
 
 /* The products of rows lo .. hi - 1 of the middle class, 16 columns
- * from col, with their lags, into acc (and the rows' values into sum). */
+ * from col, with their lags, into acc (and the rows' values into sum).
+ * A row's five shifts are loaded once, as the row two below, and kept
+ * in registers while it is the row below and then the row itself:
+ * loading each product's operand cost more than the products. */
 static inline __attribute__((always_inline)) void
 lag_rows(const float *X, size_t row, int lo, int hi, sc_vf acc[FOLD_LAGS],
     sc_vf *sum)
 {
-	for (int r = lo; r < hi; r++) {
-		const float *p0 = X + (size_t)r * row, *p1 = p0 + row;
-		const float *p2 = p1 + row;
-		sc_vf x0 = sc_vload(p0);
+	const float *p = X + (size_t)lo * row;
+	sc_vf x0 = sc_vload(p), x1 = sc_vload(p + 1), x2 = sc_vload(p + 2);
+	sc_vf below[5];
 
+	#pragma GCC unroll 5
+	for (int t = 0; t < 5; t++)
+		below[t] = sc_vload(p + row + t - 2);
+	for (int r = lo; r < hi; r++) {
+		const float *p2 = X + (size_t)(r + 2) * row;
+		sc_vf next[5];
+
+		#pragma GCC unroll 5
+		for (int t = 0; t < 5; t++)
+			next[t] = sc_vload(p2 + t - 2);
 		*sum += x0;
 		acc[0] += x0 * x0;
-		acc[1] += x0 * sc_vload(p0 + 1);
-		acc[2] += x0 * sc_vload(p0 + 2);
+		acc[1] += x0 * x1;
+		acc[2] += x0 * x2;
 		#pragma GCC unroll 5
 		for (int t = 0; t < 5; t++) {
-			acc[3 + t] += x0 * sc_vload(p1 + t - 2);
-			acc[8 + t] += x0 * sc_vload(p2 + t - 2);
+			acc[3 + t] += x0 * below[t];
+			acc[8 + t] += x0 * next[t];
 		}
+		x0 = below[2];
+		x1 = below[3];
+		x2 = below[4];
+		#pragma GCC unroll 5
+		for (int t = 0; t < 5; t++)
+			below[t] = next[t];
 	}
 }
 
