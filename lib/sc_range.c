@@ -227,9 +227,13 @@ sc_range_run(struct sc_trainer *tr, const struct sc_range_config *rc,
 			on_update(ctx, i + 1, rc->n_iters);
 
 		if (!isfinite(row.loss) || !isfinite(row.smooth_loss)) {
+			double bad = isfinite(row.loss) ? row.smooth_loss :
+			    row.loss;
+
 			snprintf(stop_reason, reason_len, "stopped at update "
-			    "%ld (lr %g): the loss is %g", i, row.lr,
-			    row.loss);
+			    "%ld (lr %g): the %sloss is %s", i, row.lr,
+			    isfinite(row.loss) ? "smoothed " : "",
+			    isnan(bad) ? "not a number" : "infinite");
 			break;
 		}
 		if (i == 0)

@@ -70,6 +70,14 @@ RANGE_HEADER="iter,lr,loss,smooth_loss,acc,val_loss,val_acc"
 	[ "${#lines[@]}" -lt 101 ]
 }
 
+@test "lrtest names a loss that is no longer a number, not as '-nan'" {
+	run --separate-stderr lrtest "${SMALL[@]}" --iters 50 --max-lr 1e30 --no-stop --eval-every 0 -o r.csv
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"(lr "*"): the loss is not a number"* || "$stderr" == *"): the loss is infinite"* ]]
+	[[ "$stderr" != *nan* ]]
+	[ "$(wc -l <r.csv)" -lt 51 ]
+}
+
 @test "lrtest -q says nothing on stderr" {
 	run --separate-stderr lrtest "${SMALL[@]}" --iters 100 --max-lr 50 --eval-every 0 -q
 	[ "$status" -eq 0 ]
