@@ -1,6 +1,9 @@
 /*
  * clrgen - write a learning-rate and momentum schedule.
  */
+#include <sys/statvfs.h>
+
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,13 +95,40 @@ build_schedule(struct args *a, struct sc_sched *s)
 	return sc_sched_prepare(s);
 }
 
+/* The fewest bytes n rows can take: each holds its update's number,
+ * two values of a character or more, two commas and a newline. */
+static double
+least_bytes(long n)
+{
+	double total = 0.0;
+	long lo = 0, hi = 10;
+
+	for (int digits = 1; lo < n; digits++, lo = hi, hi *= 10)
+		total += (double)((hi < n ? hi : n) - lo) * (digits + 5);
+	return total;
+}
+
 static int
 write_schedule(const struct args *a, const struct sc_sched *s)
 {
 	struct sc_out out;
+	struct statvfs fs;
 
 	if (sc_out_open(&out, a->output) < 0)
 		return -1;
+	/* A schedule larger than the free space would fill the disk for
+	 * minutes or hours before failing. */
+	if (out.tmp[0] != '\0' && fstatvfs(fileno(out.f), &fs) == 0) {
+		double need = least_bytes(s->n_iters);
+		double have = (double)fs.f_bavail * (double)fs.f_frsize;
+
+		if (need > have) {
+			sc_out_abort(&out);
+			return sc_fail("%s: %ld rows take %.0f MB or more, and "
+			    "the file system has %.0f MB free", a->output,
+			    s->n_iters, need / 1e6, have / 1e6);
+		}
+	}
 	if (sc_sched_write(s, out.f, a->json) < 0) {
 		int e = errno;
 

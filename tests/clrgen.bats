@@ -27,6 +27,15 @@ load helper
 	[ "$(csv_rows s.csv)" -eq 25 ]
 }
 
+@test "clrgen refuses at once a schedule larger than the free space, leaving the old file" {
+	echo old >s.csv
+	run --separate-stderr timeout 20 clrgen --max-lr 1 --iters 1099511627776 -o s.csv
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"clrgen: s.csv: 1099511627776 rows take "*" MB or more, and the file system has "*" MB free"* ]]
+	[ "$(cat s.csv)" = old ]
+	[ -z "$(ls -A | grep '^\.s\.csv\.tmp')" ]
+}
+
 @test "clrgen --epochs with --steps-per-epoch writes epochs times steps rows" {
 	run --separate-stderr clrgen --max-lr 1 --epochs 3 --steps-per-epoch 7 -o s.csv
 	[ "$status" -eq 0 ]
