@@ -332,6 +332,56 @@ placed(int rc, const char *where)
 	return rc < 0 ? sc_fail_prefix("%s", where) : rc;
 }
 
+/* The members each layer type takes besides "type", space-separated. */
+static const char *const layer_members[][2] = {
+	{ "dense", "units" },
+	{ "conv", "filters kernel stride pad bias" },
+	{ "batchnorm", "" },
+	{ "relu", "" },
+	{ "maxpool", "size stride" },
+	{ "gap", "" },
+	{ "dropout", "p" },
+	{ "residual", "layers shortcut" },
+};
+
+/* Whether word is one of the space-separated words of list. */
+static int
+listed(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	while (*(list += strspn(list, " ")) != '\0') {
+		size_t len = strcspn(list, " ");
+
+		if (len == n && strncmp(list, word, n) == 0)
+			return 1;
+		list += len;
+	}
+	return 0;
+}
+
+/* Refuses a member of object o that is not "type" or one of members: a
+ * misspelt "stride" would otherwise leave the default in place unsaid.
+ * what names the object in the message. */
+static int
+members_known(const cJSON *o, const char *what, const char *members,
+    int typed, const char *where)
+{
+	const cJSON *m;
+
+	cJSON_ArrayForEach(m, o) {
+		if ((typed && strcmp(m->string, "type") == 0) ||
+		    listed(members, m->string))
+			continue;
+		if (*members == '\0')
+			return sc_fail("%s: %s takes no member \"%s\" (only "
+			    "\"type\")", where, what, m->string);
+		return sc_fail("%s: %s takes no member \"%s\" (it takes: "
+		    "%s)", where, what, m->string, members);
+	}
+	return 0;
+}
+
 static int
 build_one(struct builder *b, const cJSON *o, const char *where)
 {
@@ -343,6 +393,17 @@ build_one(struct builder *b, const cJSON *o, const char *where)
 		return sc_fail("%s: a layer is an object with a \"type\"",
 		    where);
 	t = type->valuestring;
+	for (size_t i = 0; i < sizeof(layer_members) /
+	    sizeof(layer_members[0]); i++) {
+		char what[64];
+
+		if (strcmp(t, layer_members[i][0]) != 0)
+			continue;
+		snprintf(what, sizeof(what), "a %s layer", t);
+		if (members_known(o, what, layer_members[i][1], 1,
+		    where) < 0)
+			return -1;
+	}
 	if (strcmp(t, "dense") == 0) {
 		if (json_int(o, "units", -1, 1, 1 << 20, where, &f) < 0)
 			return -1;
@@ -444,6 +505,11 @@ build_file(struct builder *b)
 		return -1;
 	}
 	free(text);
+	if (cJSON_IsObject(doc) && members_known(doc, "a description",
+	    "layers", 0, path) < 0) {
+		cJSON_Delete(doc);
+		return -1;
+	}
 	rc = build_layers(b, cJSON_GetObjectItemCaseSensitive(doc, "layers"),
 	    path, "layer");
 	cJSON_Delete(doc);
