@@ -582,6 +582,18 @@ append_diff(char *buf, size_t len, const char *key, const cJSON *a,
 	free(tb);
 }
 
+/* The "schedule" leaves (a file's name, or the options that computed
+ * the rows), appended where they differ. */
+static void
+schedule_diff(char *buf, size_t len, const cJSON *saved, const cJSON *now)
+{
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(saved, "schedule");
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(now, "schedule");
+
+	if (cJSON_IsString(a) && cJSON_IsString(b) && !cJSON_Compare(a, b, 1))
+		append_diff(buf, len, "schedule", a, b);
+}
+
 int
 sc_ckpt_config_diff(const cJSON *saved, const cJSON *now, char *buf,
     size_t len)
@@ -600,6 +612,10 @@ sc_ckpt_config_diff(const cJSON *saved, const cJSON *now, char *buf,
 		if (other == NULL || !cJSON_Compare(it, other, 1)) {
 			append_diff(buf, len, it->string, it, other);
 			n++;
+			/* Other rows: what the schedules were made from,
+			 * where that differs too, says how. */
+			if (strcmp(it->string, "schedule_crc") == 0)
+				schedule_diff(buf, len, saved, now);
 		}
 	}
 	cJSON_ArrayForEach(it, now) {

@@ -349,6 +349,24 @@ test_config_diff(void)
 	    "checkpoint, true here") == 0);
 	cJSON_Delete(x);
 	cJSON_Delete(y);
+	/* Rows that differ are shown with what they were made from, when
+	 * that differs too; the names alone count for nothing. */
+	x = cJSON_Parse("{\"schedule\": \"--max-lr 0.1\", "
+	    "\"schedule_crc\": \"0a\"}");
+	y = cJSON_Parse("{\"schedule\": \"--max-lr 0.2\", "
+	    "\"schedule_crc\": \"0b\"}");
+	CHECK(sc_ckpt_config_diff(x, y, buf, sizeof(buf)) == 1);
+	CHECK(strcmp(buf, "schedule_crc: \"0a\" in the checkpoint, \"0b\" "
+	    "here; schedule: \"--max-lr 0.1\" in the checkpoint, \"--max-lr "
+	    "0.2\" here") == 0);
+	cJSON_Delete(y);
+	y = cJSON_Parse("{\"schedule\": \"--max-lr 0.1\", "
+	    "\"schedule_crc\": \"0b\"}");
+	CHECK(sc_ckpt_config_diff(x, y, buf, sizeof(buf)) == 1);
+	CHECK(strcmp(buf, "schedule_crc: \"0a\" in the checkpoint, \"0b\" "
+	    "here") == 0);
+	cJSON_Delete(x);
+	cJSON_Delete(y);
 }
 
 static void
