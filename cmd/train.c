@@ -234,7 +234,7 @@ struct run {
 	int estimate;		/* the lr_estimate column is written */
 	struct sc_progress progress;
 	long steps_per_epoch;
-	long n_epochs;
+	double n_epochs;	/* the run's length in epochs */
 	int quiet;
 	const char *out_name;
 
@@ -366,7 +366,7 @@ on_epoch(void *ctx, double epoch, double val_loss, double val_acc,
 	if (run->quiet)
 		return;
 	sc_progress_clear(&run->progress);
-	fprintf(stderr, "train: epoch %.4g/%ld: test loss %.4f, accuracy "
+	fprintf(stderr, "train: epoch %.4g/%.4g: test loss %.4f, accuracy "
 	    "%.2f %% (%.1f s training)\n", epoch, run->n_epochs, val_loss,
 	    100.0 * val_acc, seconds);
 }
@@ -534,8 +534,7 @@ run_training(const struct args *a, struct sc_trainer *tr,
 	sc_csv_writer_init(&run.w, out.f);
 	sc_progress_start(&run.progress, a->quiet ? NULL : stderr, "train");
 	run.steps_per_epoch = tr->steps_per_epoch;
-	run.n_epochs = (sched->n + tr->steps_per_epoch - 1) /
-	    tr->steps_per_epoch;
+	run.n_epochs = (double)sched->n / tr->steps_per_epoch;
 	run.quiet = a->quiet;
 	run.out_name = sc_out_name(&out);
 	run.estimate = a->cfg.estimate_every > 0;

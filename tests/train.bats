@@ -503,3 +503,13 @@ make_schedule() {
 	assert_header "$TRAIN_HEADER,lr_estimate"
 	awk -F, 'END { exit !($9 > 0) }' <<<"$output"
 }
+
+@test "train's epoch lines give the run's length in epochs, fractional where it ends within one" {
+	# 240 training rows in batches of 16: 15 updates an epoch.
+	run --separate-stderr train --data "csv:$FIXTURES/blobs.csv" \
+	    --label kind --val-split 0.2 --hidden 16 --batch 16 --threads 1 \
+	    --policy 1cycle --max-lr 0.1 --iters 21 -o r.csv
+	[ "$status" -eq 0 ]
+	[[ "$stderr" == *"train: epoch 1/1.4: test loss "* ]]
+	[[ "$stderr" == *"train: epoch 1.4/1.4: test loss "* ]]
+}
