@@ -289,6 +289,30 @@ sc_ckpt_view_free(struct sc_ckpt_view *v)
 	v->owned = NULL;
 }
 
+/* The network as a configuration names it, " (written for NAME LAYERS,
+ * and this network is NAME LAYERS)", or "" where the file does not say. */
+static void
+networks(const struct sc_ckpt_view *v, const struct sc_model *m, char *buf,
+    size_t len)
+{
+	const cJSON *config = v->kind == SC_CKPT_RUN ?
+	    cJSON_GetObjectItemCaseSensitive(v->header, "config") : v->header;
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(config, "model");
+	const cJSON *layers = cJSON_GetObjectItemCaseSensitive(config,
+	    "layers");
+	char desc[256];
+
+	buf[0] = '\0';
+	if (!cJSON_IsString(model) || !cJSON_IsString(layers))
+		return;
+	sc_model_describe(m, desc, sizeof(desc));
+	snprintf(buf, len, " (written for %.200s %.200s; this one is %.200s "
+	    "%.200s)",
+	    model->valuestring, layers->valuestring,
+	    strcmp(m->spec.name, "file") == 0 ? m->spec.path : m->spec.name,
+	    desc);
+}
+
 /* Tensor i must hold n values; what is which names it in the message. */
 static int
 expect(const struct sc_ckpt_view *v, int i, size_t n, const char *what,
@@ -300,13 +324,26 @@ expect(const struct sc_ckpt_view *v, int i, size_t n, const char *what,
 	    v->name, v->t[i].count, what, here, n);
 }
 
+/* As expect, for the model's own tensors, with the two networks named. */
+static int
+expect_model(const struct sc_ckpt_view *v, const struct sc_model *m, int i,
+    size_t n, const char *what)
+{
+	char names[1024];
+
+	if (v->t[i].count == n)
+		return 0;
+	networks(v, m, names, sizeof(names));
+	return sc_fail("%s: holds %" PRIu64 " %s, the model has %zu%s",
+	    v->name, v->t[i].count, what, n, names);
+}
+
 int
 sc_ckpt_restore_model(const struct sc_ckpt_view *v, struct sc_model *m)
 {
-	if (expect(v, SC_CKPT_THETA, m->n_theta, "parameters",
-	    "the model") < 0 ||
-	    expect(v, SC_CKPT_STATE, m->n_state, "running statistics",
-	    "the model") < 0)
+	if (expect_model(v, m, SC_CKPT_THETA, m->n_theta, "parameters") < 0 ||
+	    expect_model(v, m, SC_CKPT_STATE, m->n_state,
+	    "running statistics") < 0)
 		return -1;
 	memcpy(m->theta, v->t[SC_CKPT_THETA].p, m->n_theta * sizeof(float));
 	memcpy(m->state, v->t[SC_CKPT_STATE].p, m->n_state * sizeof(float));

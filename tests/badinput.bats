@@ -442,6 +442,13 @@ lrtest_init() {
 	assert_refused 1 "s.csv: not a superconv model or checkpoint"
 }
 
+@test "bad input: another network's model file -> 1, names both networks" {
+	saved_model
+	run --separate-stderr lrtest --data idx:img,lbl --val-split 0.2 \
+	    "${TINY[@]}" --hidden 24 --iters 3 --init m.model -o out.csv
+	assert_refused 1 "m.model: holds [0-9]* parameters, the model has [0-9]* (written for mlp [0-9-]*; this one is mlp [0-9]*-24-[0-9]*)"
+}
+
 # --- outputs that cannot be written ---------------------------------------
 
 # keep.csv: a file whose bytes must survive a failed run.
