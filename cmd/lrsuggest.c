@@ -63,11 +63,14 @@ main(int argc, char **argv)
 	double beta = 0.98;
 	struct sc_curve curve;
 	cJSON *result;
-	int c, rc;
+	int c, rc, k = 0;
 
 	tool_start("lrsuggest");
 	argv[0] = (char *)tool_name;	/* getopt names the tool */
-	while ((c = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ho:", options, &k)) != -1) {
+		if (tool_empty_value(c == 'o' ? 'o' : 0, options[k].name,
+		    optarg))
+			return EXIT_USAGE;
 		switch (c) {
 		case 'h':
 			usage(stdout);
@@ -124,6 +127,11 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		input = argv[optind];
+	if (*input == '\0') {
+		tool_warn("an empty file name for the range CSV (\"-\" is "
+		    "standard input)");
+		return EXIT_USAGE;
+	}
 
 	if (sc_curve_load(input, beta, &curve) < 0)
 		return tool_fail(EXIT_RUNTIME);

@@ -304,6 +304,9 @@ main(int argc, char **argv)
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+		if (tool_empty_value(c == 'o' ? 'o' : 0, options[k].name,
+		    optarg))
+			return EXIT_USAGE;
 		if (parse_option(c, options[k].name, optarg, &a) < 0)
 			return tool_fail(EXIT_USAGE);
 	}

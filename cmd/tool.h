@@ -49,6 +49,21 @@ tool_fail(int status)
 	return status;
 }
 
+/* Whether an option's value is empty, which names no file, number or
+ * choice: said as a usage error.  short_name is the option's letter, or
+ * 0 for the long option long_name. */
+static int
+tool_empty_value(int short_name, const char *long_name, const char *arg)
+{
+	if (arg == NULL || *arg != '\0')
+		return 0;
+	if (short_name != 0)
+		tool_warn("-%c: an empty value", short_name);
+	else
+		tool_warn("--%s: an empty value", long_name);
+	return 1;
+}
+
 /* Close standard output and report a failed write (full disk, closed
  * pipe) as a runtime error. */
 static int

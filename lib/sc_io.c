@@ -86,6 +86,9 @@ sc_out_open(struct sc_out *o, const char *path)
 		o->f = stdout;
 		return 0;
 	}
+	if (*path == '\0')
+		return sc_fail("an empty file name (\"-\" is standard "
+		    "output)");
 	if (strlen(path) + 16 > sizeof(o->path))
 		return sc_fail("%s: path too long", path);
 	/* A device or a pipe (/dev/null, a FIFO) is written as it is:

@@ -252,6 +252,22 @@ is_png() {
 	[[ "$stderr" == *"lrplot: d.png: is a directory"* ]]
 	[ -z "$(ls -A d.png)" ]
 	[ -z "$(find . -name '.lrplot.*')" ]
+	mkdir plots
+	run --separate-stderr lrplot "$fixtures/range.csv" -o plots
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"lrplot: plots: is a directory"* ]]
+}
+
+@test "a row with fewer or more fields than the header is an error naming the line" {
+	sed '9s/,[^,]*$//' "$fixtures/range.csv" >short.csv
+	run --separate-stderr lrplot short.csv -o r.png
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"lrplot: short.csv: line 9: 6 fields where the header has 7"* ]]
+	[ ! -e r.png ]
+	sed '12s/$/,1/' "$fixtures/range.csv" >long.csv
+	run --separate-stderr lrplot long.csv -o r.png
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"lrplot: long.csv: line 12: 8 fields where the header has 7"* ]]
 }
 
 @test "a non-numeric cell is an error naming the file and line, and the old plot stays" {
