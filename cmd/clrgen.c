@@ -177,6 +177,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (tool_output_is_input("-o", a.output, "the file of --bounds",
+	    a.sched.bounds))
+		return EXIT_USAGE;
 	if (build_schedule(&a, &s) < 0)
 		return tool_fail(sc_error_is_usage() ?
 		    EXIT_USAGE : EXIT_RUNTIME);

@@ -132,6 +132,8 @@ main(int argc, char **argv)
 		    "standard input)");
 		return EXIT_USAGE;
 	}
+	if (tool_output_is_input("-o", output, "the range CSV", input))
+		return EXIT_USAGE;
 
 	if (sc_curve_load(input, beta, &curve) < 0)
 		return tool_fail(EXIT_RUNTIME);

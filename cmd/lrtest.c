@@ -320,6 +320,10 @@ main(int argc, char **argv)
 		    "not both");
 		return EXIT_USAGE;
 	}
+	if (tool_output_is_input("-o", a.output, "the file of --init",
+	    a.init) || tool_output_is_input("-o", a.output,
+	    "the file of --model", a.cfg.model_name))
+		return EXIT_USAGE;
 	if (!(a.rc.min_lr < a.rc.max_lr)) {
 		tool_warn("--min-lr: %g must be below --max-lr %g",
 		    a.rc.min_lr, a.rc.max_lr);

@@ -10,8 +10,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sc_error.h"
+#include "sc_io.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -61,6 +63,22 @@ tool_empty_value(int short_name, const char *long_name, const char *arg)
 		tool_warn("-%c: an empty value", short_name);
 	else
 		tool_warn("--%s: an empty value", long_name);
+	return 1;
+}
+
+/* Whether output (given as out_opt) is the existing file input names,
+ * which writing the output would replace: said as a usage error, with
+ * what as the input's description ("the file of --bounds").  Standard
+ * input and output, devices and pipes never are. */
+static int
+tool_output_is_input(const char *out_opt, const char *output,
+    const char *what, const char *input)
+{
+	if (input == NULL || output == NULL || access(input, F_OK) != 0 ||
+	    !sc_out_same(input, output))
+		return 0;
+	tool_warn("%s %s: it is also %s, which writing would replace",
+	    out_opt, output, what);
 	return 1;
 }
 

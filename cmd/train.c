@@ -878,6 +878,22 @@ main(int argc, char **argv)
 		return model_info(&a);
 	if (distinct_outputs(&a) < 0)
 		return tool_fail(EXIT_USAGE);
+	{
+		const char *out_opt[] = { "-o", "--summary", "--save",
+		    "--checkpoint" };
+		const char *outs[] = { a.output, a.summary, a.save,
+		    a.checkpoint };
+
+		/* A checkpoint resumed from is the one to go on with. */
+		for (int i = 0; i < 4; i++)
+			if (tool_output_is_input(out_opt[i], outs[i],
+			    "the file of --schedule", a.schedule) ||
+			    tool_output_is_input(out_opt[i], outs[i],
+			    "the file of --model", a.cfg.model_name) ||
+			    (i < 3 && tool_output_is_input(out_opt[i],
+			    outs[i], "the file of --resume", a.resume)))
+				return EXIT_USAGE;
+	}
 	if (a.force && a.resume == NULL && a.checkpoint == NULL) {
 		tool_warn("--force: applies to --resume and --checkpoint only");
 		return EXIT_USAGE;

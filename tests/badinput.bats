@@ -560,3 +560,34 @@ keep_file() {
 	assert_refused 1 "/dev/full: write failed"
 	cmp keep.csv keep.orig
 }
+
+@test "bad option: an empty value is refused at once, naming the option -> 2" {
+	run --separate-stderr train --policy 1cycle --max-lr 0.1 --iters 20 --save ''
+	assert_refused 2 "train: --save: an empty value"
+	run --separate-stderr clrgen --max-lr 0.1 --iters 10 -o ''
+	assert_refused 2 "clrgen: -o: an empty value"
+	run --separate-stderr lrtest --iters 20 --init ''
+	assert_refused 2 "lrtest: --init: an empty value"
+	run --separate-stderr lrsuggest "$FIXTURES/range.csv" --method ''
+	assert_refused 2 "lrsuggest: --method: an empty value"
+	run --separate-stderr lrsuggest ''
+	assert_refused 2 "lrsuggest: an empty file name for the range CSV"
+}
+
+@test "bad output: an output that is one of the tool's inputs is refused before it is touched -> 2" {
+	printf 'iter,lr,momentum\n0,0.5,0.9\n1,0.4,0.9\n' >s.csv
+	cp s.csv s.orig
+	run --separate-stderr train --schedule s.csv -o s.csv
+	assert_refused 2 "train: -o s.csv: it is also the file of --schedule, which writing would replace"
+	cmp s.csv s.orig
+	run --separate-stderr train --schedule s.csv --summary ./s.csv
+	assert_refused 2 "train: --summary ./s.csv: it is also the file of --schedule"
+	cp "$FIXTURES/range.csv" r.csv
+	run --separate-stderr lrsuggest r.csv -o r.csv
+	assert_refused 2 "lrsuggest: -o r.csv: it is also the range CSV, which writing would replace"
+	cmp r.csv "$FIXTURES/range.csv"
+	cp "$FIXTURES/bounds.json" b.json
+	run --separate-stderr clrgen --bounds b.json --iters 10 -o b.json
+	assert_refused 2 "clrgen: -o b.json: it is also the file of --bounds"
+	cmp b.json "$FIXTURES/bounds.json"
+}
