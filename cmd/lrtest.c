@@ -130,11 +130,9 @@ parse_option(int c, const char *name, const char *arg, struct args *a)
 		    &rc->smooth);
 	case OPT_STOP_FACTOR:
 		if (sc_opt_double("--stop-factor", arg, 1.0, 1e12,
-		    &rc->stop_factor) < 0)
-			return -1;
-		if (!(rc->stop_factor > 1.0))
-			return sc_fail("--stop-factor: must be above 1, not "
-			    "%s", arg);
+		    &rc->stop_factor) < 0 || !(rc->stop_factor > 1.0))
+			return sc_fail("--stop-factor: must be above 1 and at "
+			    "most 1e12, not %s", arg);
 		return 0;
 	case OPT_NO_STOP:
 		rc->no_stop = 1;

@@ -314,9 +314,13 @@ json_int(const cJSON *o, const char *key, int def, int lo, int hi,
 		return 0;
 	}
 	if (!cJSON_IsNumber(x) || x->valuedouble != (int)x->valuedouble ||
-	    x->valuedouble < lo || x->valuedouble > hi)
+	    x->valuedouble < lo || x->valuedouble > hi) {
+		if (lo == 0 && hi == 1)
+			return sc_fail("%s: \"%s\" must be true or false (or "
+			    "1 or 0)", where, key);
 		return sc_fail("%s: \"%s\" must be an integer from %d to %d",
 		    where, key, lo, hi);
+	}
 	*v = (int)x->valuedouble;
 	return 0;
 }

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -16,8 +17,12 @@ parse_finite(const char *opt, const char *arg, double *v)
 
 	errno = 0;
 	*v = strtod(arg, &end);
-	if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(*v))
+	if (end == arg || *end != '\0' || !isfinite(*v))
 		return sc_fail("%s: '%s' is not a finite number", opt, arg);
+	/* Finite, but not held: below the smallest normal double. */
+	if (errno == ERANGE)
+		return sc_fail("%s: '%s' is too close to 0 (the smallest is "
+		    "%g)", opt, arg, DBL_MIN);
 	return 0;
 }
 

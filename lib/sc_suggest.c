@@ -1,5 +1,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -593,6 +594,10 @@ positive_field(const cJSON *o, const char *name, const char *path,
 	if (!(x->valuedouble > 0.0) || !isfinite(x->valuedouble))
 		return sc_fail("%s: field '%s' must be > 0, not %g", path, name,
 		    x->valuedouble);
+	if (x->valuedouble < DBL_MIN)
+		return sc_fail("%s: field '%s' is %g, too small to compute with "
+		    "(below %g, it underflows)", path, name, x->valuedouble,
+		    DBL_MIN);
 	*v = x->valuedouble;
 	return 0;
 }

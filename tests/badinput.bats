@@ -591,3 +591,16 @@ keep_file() {
 	assert_refused 2 "clrgen: -o b.json: it is also the file of --bounds"
 	cmp b.json "$FIXTURES/bounds.json"
 }
+
+@test "bad option: a value below the smallest normal double is named as such, in an option or a bounds file" {
+	run --separate-stderr clrgen --min-lr 1e-320 --max-lr 0.1 --iters 10
+	assert_refused 2 "clrgen: --min-lr: '1e-320' is too close to 0"
+	printf '{"max_lr": 1e-320}\n' >b.json
+	run --separate-stderr clrgen --bounds b.json --iters 10
+	assert_refused 1 "clrgen: b.json: field 'max_lr' is .*, too small to compute with"
+	run --separate-stderr lrtest --stop-factor 1
+	assert_refused 2 "lrtest: --stop-factor: must be above 1 and at most 1e12, not 1"
+	printf '{"layers":[{"type":"conv","filters":4,"bias":"yes"},{"type":"gap"},{"type":"dense","units":10}]}' >m.json
+	run --separate-stderr train --model-info --model m.json
+	assert_refused 1 "m.json: layer 1: \"bias\" must be true or false (or 1 or 0)"
+}
