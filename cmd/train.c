@@ -884,6 +884,22 @@ main(int argc, char **argv)
 		const char *outs[] = { a.output, a.summary, a.save,
 		    a.checkpoint };
 
+		const char *readers[3];
+		int n_readers = 0;
+
+		/* Standard input can feed one of them. */
+		if (a.schedule != NULL && strcmp(a.schedule, "-") == 0)
+			readers[n_readers++] = "--schedule";
+		if (a.sched_args.bounds != NULL &&
+		    strcmp(a.sched_args.bounds, "-") == 0)
+			readers[n_readers++] = "--bounds";
+		if (strcmp(a.cfg.data.spec, "csv:-") == 0)
+			readers[n_readers++] = "--data";
+		if (n_readers > 1) {
+			tool_warn("%s and %s both read standard input",
+			    readers[0], readers[1]);
+			return EXIT_USAGE;
+		}
 		/* A checkpoint resumed from is the one to go on with. */
 		for (int i = 0; i < 4; i++)
 			if (tool_output_is_input(out_opt[i], outs[i],

@@ -604,3 +604,8 @@ keep_file() {
 	run --separate-stderr train --model-info --model m.json
 	assert_refused 1 "m.json: layer 1: \"bias\" must be true or false (or 1 or 0)"
 }
+
+@test "bad option: train with two readers of standard input -> 2, naming both" {
+	run --separate-stderr train --data csv:- --schedule - </dev/null
+	assert_refused 2 "train: --schedule and --data both read standard input"
+}
