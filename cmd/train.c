@@ -675,6 +675,11 @@ checkpoint_options(const struct args *a)
 		return sc_fail_usage("--checkpoint: %s holds a checkpoint; "
 		    "resume it with --resume %s, or give --force to start over",
 		    a->checkpoint, a->checkpoint);
+	/* Nor a trained model, whose name a checkpoint took by mistake. */
+	if (!a->force && sc_ckpt_file_kind(a->checkpoint) == SC_CKPT_MODEL)
+		return sc_fail_usage("--checkpoint: %s holds a saved model; "
+		    "give the checkpoint another name, or --force to replace "
+		    "it", a->checkpoint);
 	/* A file that cannot be created fails now, not after an hour of
 	 * training; what is there stays untouched. */
 	if (sc_out_open(&probe, a->checkpoint) < 0)

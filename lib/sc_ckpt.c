@@ -266,18 +266,28 @@ sc_ckpt_read(const char *path, struct sc_ckpt_view *v)
 }
 
 int
-sc_ckpt_is_run_file(const char *path)
+sc_ckpt_file_kind(const char *path)
 {
 	char magic[8];
 	FILE *f = fopen(path, "rb");
-	int is_run;
+	int kind = -1;
 
 	if (f == NULL)
-		return 0;
-	is_run = fread(magic, 1, 8, f) == 8 &&
-	    memcmp(magic, run_magic, 8) == 0;
+		return -1;
+	if (fread(magic, 1, 8, f) == 8) {
+		if (memcmp(magic, run_magic, 8) == 0)
+			kind = SC_CKPT_RUN;
+		else if (memcmp(magic, model_magic, 8) == 0)
+			kind = SC_CKPT_MODEL;
+	}
 	fclose(f);
-	return is_run;
+	return kind;
+}
+
+int
+sc_ckpt_is_run_file(const char *path)
+{
+	return sc_ckpt_file_kind(path) == SC_CKPT_RUN;
 }
 
 void

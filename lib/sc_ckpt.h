@@ -79,6 +79,10 @@ void sc_ckpt_view_free(struct sc_ckpt_view *v);
  * magic only: a damaged checkpoint counts).  0 when it cannot be read. */
 int sc_ckpt_is_run_file(const char *path);
 
+/* SC_CKPT_RUN or SC_CKPT_MODEL as the file at path begins (its magic
+ * only), or -1: another kind of file, or none that can be read. */
+int sc_ckpt_file_kind(const char *path);
+
 /* Save the parameters and running statistics of m as a model file with
  * the given JSON header (not consumed).  Returns 0, or -1 with a message
  * naming the file. */

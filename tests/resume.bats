@@ -402,3 +402,17 @@ ckpt_update() {
 	    --eval-every 0 -o from-model.csv
 	cmp from-ckpt.csv from-model.csv
 }
+
+@test "a --checkpoint file that holds a saved model is refused without --force" {
+	train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 5 --save m.model -o /dev/null
+	cp m.model m.orig
+	run --separate-stderr train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 20 \
+	    --checkpoint m.model --stop-after 10 -o /dev/null
+	[ "$status" -eq 2 ]
+	[[ "$stderr" == *"--checkpoint: m.model holds a saved model; give the checkpoint another name, or --force to replace it"* ]]
+	cmp m.model m.orig
+	run --separate-stderr train "${TINY[@]}" --policy 1cycle --max-lr 0.1 --iters 20 \
+	    --checkpoint m.model --stop-after 10 --force -o /dev/null
+	[ "$status" -eq 0 ]
+	! cmp -s m.model m.orig
+}
