@@ -277,3 +277,23 @@ BN_NET=(--model "$BATS_TEST_DIRNAME/fixtures/resblock.json" --batch 32 --threads
 	grep -q -- '--bn-batches' <<<"$stderr"
 	[ -z "$output" ]
 }
+
+@test "SIGINT stops lrtest with 130, silently, and keeps the old output" {
+	echo old >r.csv
+	# A background job of a script ignores SIGINT unless told otherwise.
+	env --default-signal=INT lrtest "${SMALL[@]}" --no-stop --eval-every 0 \
+	    --iters 1000000 -o r.csv 2>err.txt &
+	pid=$!
+	# Rows going into the temporary file: the test has started.
+	for _ in $(seq 100); do
+		[ -n "$(find . -name '.r.csv.tmp*' -size +1k)" ] && break
+		sleep 0.1
+	done
+	kill -INT "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 130 ]
+	[ ! -s err.txt ]
+	[ "$(cat r.csv)" = old ]
+	assert_no_temp_files
+}
