@@ -661,6 +661,10 @@ sc_augment_parse(struct sc_augment *a, const char *spec)
 		char *end;
 		long v;
 
+		if ((strcmp(p, "flip") == 0 && a->flip) ||
+		    (strncmp(p, "crop:", 5) == 0 && a->crop_pad > 0))
+			return sc_fail("--augment: %s given twice", *p == 'f' ?
+			    "flip" : "crop");
 		if (strcmp(p, "flip") == 0) {
 			a->flip = 1;
 			continue;

@@ -609,3 +609,10 @@ keep_file() {
 	run --separate-stderr train --data csv:- --schedule - </dev/null
 	assert_refused 2 "train: --schedule and --data both read standard input"
 }
+
+@test "bad option: --augment naming flip or crop twice -> 2" {
+	run --separate-stderr train --augment crop:4,flip,flip --policy 1cycle --max-lr 0.1 --iters 3
+	assert_refused 2 "train: --augment: flip given twice"
+	run --separate-stderr train --augment crop:4,crop:2 --policy 1cycle --max-lr 0.1 --iters 3
+	assert_refused 2 "train: --augment: crop given twice"
+}
