@@ -509,6 +509,12 @@ build_file(struct builder *b)
 		return -1;
 	}
 	free(text);
+	if (sc_json_repeated(doc) != NULL) {
+		sc_fail("%s: the member \"%s\" is given twice", path,
+		    sc_json_repeated(doc));
+		cJSON_Delete(doc);
+		return -1;
+	}
 	if (cJSON_IsObject(doc) && members_known(doc, "a description",
 	    "layers", 0, path) < 0) {
 		cJSON_Delete(doc);

@@ -642,6 +642,25 @@ sc_json_fault(const char *text, const char *pos)
 	return "not valid JSON";
 }
 
+const char *
+sc_json_repeated(const cJSON *o)
+{
+	const cJSON *a, *b;
+
+	cJSON_ArrayForEach(a, o) {
+		const char *inner = sc_json_repeated(a);
+
+		if (inner != NULL)
+			return inner;
+		if (!cJSON_IsObject(o))
+			continue;
+		for (b = o->child; b != a; b = b->next)
+			if (strcmp(a->string, b->string) == 0)
+				return a->string;
+	}
+	return NULL;
+}
+
 int
 sc_bounds_parse(const char *text, const char *name, double *min_lr,
     double *max_lr)
@@ -660,6 +679,11 @@ sc_bounds_parse(const char *text, const char *name, double *min_lr,
 		    sc_line_at(text, end) : 1L, sc_json_fault(text, end));
 	if (!cJSON_IsObject(o)) {
 		sc_fail("%s: expected a JSON object of bounds", name);
+		goto done;
+	}
+	if (sc_json_repeated(o) != NULL) {
+		sc_fail("%s: the member \"%s\" is given twice", name,
+		    sc_json_repeated(o));
 		goto done;
 	}
 	reason = cJSON_GetObjectItemCaseSensitive(o, "reason");

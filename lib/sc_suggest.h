@@ -79,4 +79,9 @@ long sc_line_at(const char *text, const char *pos);
  * the nesting is deeper than it reads. */
 const char *sc_json_fault(const char *text, const char *pos);
 
+/* The first member name that one object of o, or of the arrays and
+ * objects inside it, holds twice (cJSON keeps both, and a lookup finds
+ * the first), or NULL. */
+const char *sc_json_repeated(const struct cJSON *o);
+
 #endif

@@ -616,3 +616,12 @@ keep_file() {
 	run --separate-stderr train --augment crop:4,crop:2 --policy 1cycle --max-lr 0.1 --iters 3
 	assert_refused 2 "train: --augment: crop given twice"
 }
+
+@test "bad input: a JSON member given twice in a bounds or description file -> 1, naming it" {
+	printf '{"max_lr": 0.5, "max_lr": 0.1}\n' >b.json
+	run --separate-stderr clrgen --bounds b.json --iters 10
+	assert_refused 1 "clrgen: b.json: the member \"max_lr\" is given twice"
+	printf '{"layers":[{"type":"dense","units":10,"units":12}]}' >m.json
+	run --separate-stderr train --model-info --model m.json
+	assert_refused 1 "train: m.json: the member \"units\" is given twice"
+}

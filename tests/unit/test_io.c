@@ -369,6 +369,32 @@ test_config_diff(void)
 	cJSON_Delete(y);
 }
 
+/* A name twice in one object, at the top or inside, is found; the same
+ * name in two objects is not a repeat. */
+static void
+test_json_repeated(void)
+{
+	static const char *const cases[][2] = {
+		{ "{\"a\": 1, \"b\": 2}", NULL },
+		{ "{\"a\": 1, \"b\": 2, \"a\": 3}", "a" },
+		{ "{\"l\": [{\"u\": 1}, {\"u\": 2}]}", NULL },
+		{ "{\"l\": [{\"u\": 1}, {\"v\": 2, \"v\": 3}]}", "v" },
+		{ "[{\"x\": {\"y\": 1, \"z\": 2, \"y\": 3}}]", "y" },
+		{ "[1, 2, 1]", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cJSON *o = cJSON_Parse(cases[i][0]);
+		const char *got = sc_json_repeated(o);
+
+		if (!CHECK(cases[i][1] == NULL ? got == NULL : got != NULL &&
+		    strcmp(got, cases[i][1]) == 0))
+			fprintf(stderr, "  %s: %s\n", cases[i][0],
+			    got != NULL ? got : "none");
+		cJSON_Delete(o);
+	}
+}
+
 static void
 test_outputs(void)
 {
@@ -758,6 +784,7 @@ main(void)
 	test_model_file();
 	test_checkpoint_file();
 	test_config_diff();
+	test_json_repeated();
 	test_outputs();
 	test_rng();
 	test_suggest();
