@@ -216,7 +216,9 @@ sc_csv_number_or_empty(const struct sc_csv_row *row, int col, double *v)
 	x = strtod(s, &end);
 	while (*end == ' ' || *end == '\t')
 		end++;
-	if (end == s || *end != '\0')
+	/* Decimal only, as every tool writes and lrplot reads: strtod
+	 * takes hexadecimal too. */
+	if (end == s || *end != '\0' || strpbrk(s, "xX") != NULL)
 		return sc_fail("%s: line %ld: column '%s': not a number: '%s'",
 		    row->path, row->line, row->names[col], row->fields[col]);
 	if (errno == ERANGE && isinf(x))

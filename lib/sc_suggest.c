@@ -90,7 +90,7 @@ curve_row(void *ctx, const struct sc_csv_row *row)
 	/* lrtest sweeps the rate upwards; a falling one is some other
 	 * CSV, or rows out of order. */
 	if (c->n > 0 && lr < c->lr[c->n - 1])
-		return sc_fail("%s: line %ld: lr %s is below the %.9g of the "
+		return sc_fail("%s: line %ld: lr %s is below the %.17g of the "
 		    "line before: a range-test curve has its rows in the order "
 		    "of rising lr", row->path, row->line,
 		    row->fields[x->col_lr], c->lr[c->n - 1]);

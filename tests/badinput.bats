@@ -625,3 +625,9 @@ keep_file() {
 	run --separate-stderr train --model-info --model m.json
 	assert_refused 1 "train: m.json: the member \"units\" is given twice"
 }
+
+@test "bad input: a hexadecimal number in a CSV -> 1, as lrplot refuses it" {
+	printf 'iter,lr,loss\n0,0x1p-7,2.3\n1,0.01,2.2\n' >r.csv
+	run --separate-stderr lrsuggest r.csv
+	assert_refused 1 "lrsuggest: r.csv: line 2: column 'lr': not a number: '0x1p-7'"
+}
