@@ -245,8 +245,9 @@ load_idx_spec(struct sc_dataset *d, const char *list)
 	    p = strtok(NULL, ","))
 		part[n++] = p;
 	if (n != 2 && n != 4)
-		return sc_fail("idx:%s: expected IMAGES,LABELS or IMAGES,"
-		    "LABELS,TEST_IMAGES,TEST_LABELS", list);
+		return sc_fail_usage("expected 2 files, IMAGES,LABELS, or 4, "
+		    "IMAGES,LABELS,TEST_IMAGES,TEST_LABELS; %s%d given",
+		    n == 5 ? "more than " : "", n == 5 ? 4 : n);
 	if (load_idx_pair(d, &d->train, part[0], part[1]) < 0)
 		return -1;
 	return n == 4 ? load_idx_pair(d, &d->test, part[2], part[3]) : 0;

@@ -631,3 +631,8 @@ keep_file() {
 	run --separate-stderr lrsuggest r.csv
 	assert_refused 1 "lrsuggest: r.csv: line 2: column 'lr': not a number: '0x1p-7'"
 }
+
+@test "bad option: --data idx: with a wrong number of files -> 2" {
+	run --separate-stderr lrtest --data idx:a,b,c --iters 3
+	assert_refused 2 "lrtest: --data idx:a,b,c: expected 2 files, IMAGES,LABELS, or 4, IMAGES,LABELS,TEST_IMAGES,TEST_LABELS; 3 given"
+}
