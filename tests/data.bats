@@ -223,19 +223,22 @@ tiny_schedule() {
 	grep -q "short.json: the last layer gives 7 outputs" <<<"$stderr"
 }
 
+# The description $1, written to the file $2, is refused (status 1)
+# with $3 on stderr.
+description_refused() {
+	printf '%s' "$1" >"$2"
+	run --separate-stderr train --model-info --model "$2"
+	[ "$status" -eq 1 ] || return 1
+	grep -qF -- "$3" <<<"$stderr"
+}
+
 @test "a member a layer or the description does not take is refused, naming the ones it takes" {
-	printf '{"layers":[{"type":"conv","filters":4,"strides":2},{"type":"gap"},{"type":"dense","units":10}]}' \
-	    >typo.json
-	run --separate-stderr train --model-info --model typo.json
-	[ "$status" -eq 1 ]
-	grep -q 'typo.json: layer 1: a conv layer takes no member "strides" (it takes: filters kernel stride pad bias)' <<<"$stderr"
-	printf '{"layers":[{"type":"residual","layers":[{"type":"relu","inplace":true}]},{"type":"gap"},{"type":"dense","units":10}]}' \
-	    >body.json
-	run --separate-stderr train --model-info --model body.json
-	[ "$status" -eq 1 ]
-	grep -q 'body.json: layer 1: body layer 1: a relu layer takes no member "inplace" (only "type")' <<<"$stderr"
-	printf '{"name":"mine","layers":[{"type":"dense","units":10}]}' >top.json
-	run --separate-stderr train --model-info --model top.json
-	[ "$status" -eq 1 ]
-	grep -q 'top.json: a description takes no member "name" (it takes: layers)' <<<"$stderr"
+	description_refused \
+	    '{"layers":[{"type":"conv","filters":4,"strides":2},{"type":"gap"},{"type":"dense","units":10}]}' \
+	    typo.json 'typo.json: layer 1: a conv layer takes no member "strides" (it takes: filters kernel stride pad bias)'
+	description_refused \
+	    '{"layers":[{"type":"residual","layers":[{"type":"relu","inplace":true}]},{"type":"gap"},{"type":"dense","units":10}]}' \
+	    body.json 'body.json: layer 1: body layer 1: a relu layer takes no member "inplace" (only "type")'
+	description_refused '{"name":"mine","layers":[{"type":"dense","units":10}]}' \
+	    top.json 'top.json: a description takes no member "name" (it takes: layers)'
 }

@@ -1459,6 +1459,21 @@ test_mlp_gradients(struct sc_rng *rng)
 	sc_model_free(m);
 }
 
+/* text into a file of its own under /tmp, named after stem, whose path
+ * goes into path; returns 0, or -1 when it cannot be written. */
+static int
+write_temp(char *path, size_t len, const char *stem, const char *text)
+{
+	FILE *f;
+
+	snprintf(path, len, "/tmp/test_nn_%s_%ld.json", stem, (long)getpid());
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
 /* A network whose first convolution does its batch norm, ReLU and max
  * pool, as a description file gives it: the model folds the three into
  * the convolution, sizes its output as the pool's, and the whole
@@ -1481,15 +1496,9 @@ test_fold_model_gradients(struct sc_rng *rng)
 	uint8_t y[N] = { 0, 1, 2, 1 };
 	double worst;
 	int checked, kinks;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/tmp/test_nn_fold_%ld.json",
-	    (long)getpid());
-	f = fopen(path, "w");
-	if (!CHECK(f != NULL))
+	if (!CHECK(write_temp(path, sizeof(path), "fold", text) == 0))
 		return;
-	fputs(text, f);
-	fclose(f);
 	CHECK(sc_model_spec_parse(&spec, path, NULL) == 0);
 	m = sc_model_create(&spec, in, K, N);
 	remove(path);
@@ -1546,15 +1555,9 @@ test_score_buffers(struct sc_rng *rng)
 	    path };
 	struct sc_shape in = { 1, 16, 16 };
 	float x[N * 256];
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/tmp/test_nn_scores_%ld.json",
-	    (long)getpid());
-	f = fopen(path, "w");
-	if (!CHECK(f != NULL))
+	if (!CHECK(write_temp(path, sizeof(path), "scores", text) == 0))
 		return;
-	fputs(text, f);
-	fclose(f);
 	fill(rng, x, N * 256, 1.0);
 	for (size_t t = 0; t < sizeof(names) / sizeof(names[0]); t++) {
 		struct sc_model_spec spec;
