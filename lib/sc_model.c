@@ -493,7 +493,7 @@ build_file(struct builder *b)
 {
 	const char *path = b->m->spec.path;
 	char *text = sc_read_file(path, 1 << 20);
-	const char *end = NULL;
+	const char *end = NULL, *twice;
 	cJSON *doc;
 	long line;
 	int rc;
@@ -509,9 +509,8 @@ build_file(struct builder *b)
 		return -1;
 	}
 	free(text);
-	if (sc_json_repeated(doc) != NULL) {
-		sc_fail("%s: the member \"%s\" is given twice", path,
-		    sc_json_repeated(doc));
+	if ((twice = sc_json_repeated(doc)) != NULL) {
+		sc_fail("%s: the member \"%s\" is given twice", path, twice);
 		cJSON_Delete(doc);
 		return -1;
 	}
@@ -851,10 +850,10 @@ allocate(struct sc_model *m, int *bad, double *need_out, double *have_out)
 			/* A folded ReLU or batch norm shares the buffers
 			 * of the layer before; a folded shortcut needs
 			 * none. */
-			m->acts[i] = l->done_by < i ? m->acts[l->done_by] :
-			    NULL;
-			m->grads[i] = l->done_by < i ? m->grads[l->done_by] :
-			    NULL;
+			int h = holder_of(m, i);
+
+			m->acts[i] = h >= 0 ? m->acts[h] : NULL;
+			m->grads[i] = h >= 0 ? m->grads[h] : NULL;
 		} else if ((m->acts[i] = alloc_floats(out)) == NULL ||
 		    (m->grads[i] = alloc_floats(out)) == NULL) {
 			*bad = i;

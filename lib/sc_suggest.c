@@ -665,7 +665,7 @@ int
 sc_bounds_parse(const char *text, const char *name, double *min_lr,
     double *max_lr)
 {
-	const char *end = NULL;
+	const char *end = NULL, *twice;
 	const cJSON *reason;
 	cJSON *o;
 	int rc = -1, has_min;
@@ -681,9 +681,8 @@ sc_bounds_parse(const char *text, const char *name, double *min_lr,
 		sc_fail("%s: expected a JSON object of bounds", name);
 		goto done;
 	}
-	if (sc_json_repeated(o) != NULL) {
-		sc_fail("%s: the member \"%s\" is given twice", name,
-		    sc_json_repeated(o));
+	if ((twice = sc_json_repeated(o)) != NULL) {
+		sc_fail("%s: the member \"%s\" is given twice", name, twice);
 		goto done;
 	}
 	reason = cJSON_GetObjectItemCaseSensitive(o, "reason");
