@@ -299,6 +299,21 @@ sc_ckpt_view_free(struct sc_ckpt_view *v)
 	v->owned = NULL;
 }
 
+/* Declared in sc_nn.h with the model's functions; defined here, as the
+ * file readers built apart from the network code (the fuzz targets) call
+ * it when a file's network is not the model's. */
+void
+sc_model_describe(const struct sc_model *m, char *buf, size_t len)
+{
+	size_t used = (size_t)snprintf(buf, len, "%zu",
+	    sc_shape_size(m->input));
+
+	for (int i = 0; i < m->n_layers && used < len; i++)
+		if (m->layers[i].n_w > 0)
+			used += (size_t)snprintf(buf + used, len - used,
+			    "-%zu", sc_shape_size(m->layers[i].out));
+}
+
 /* The network as a configuration names it, " (written for NAME LAYERS,
  * and this network is NAME LAYERS)", or "" where the file does not say. */
 static void

@@ -958,18 +958,6 @@ sc_model_free(struct sc_model *m)
 }
 
 void
-sc_model_describe(const struct sc_model *m, char *buf, size_t len)
-{
-	size_t used = (size_t)snprintf(buf, len, "%zu",
-	    sc_shape_size(m->input));
-
-	for (int i = 0; i < m->n_layers && used < len; i++)
-		if (m->layers[i].n_w > 0)
-			used += (size_t)snprintf(buf + used, len - used,
-			    "-%zu", sc_shape_size(m->layers[i].out));
-}
-
-void
 sc_model_print(const struct sc_model *m, void *stream)
 {
 	FILE *f = stream;
