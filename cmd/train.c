@@ -688,6 +688,40 @@ checkpoint_options(const struct args *a)
 	return 0;
 }
 
+/* Standard input for one input at most, and no output on an input's
+ * file, which writing it would replace (a checkpoint resumed from is the
+ * one to go on with).  Returns 0, or -1 having said why. */
+static int
+inputs_apart(const struct args *a)
+{
+	const char *out_opt[] = { "-o", "--summary", "--save", "--checkpoint" };
+	const char *outs[] = { a->output, a->summary, a->save, a->checkpoint };
+	const char *readers[3];
+	int n_readers = 0;
+
+	if (a->schedule != NULL && strcmp(a->schedule, "-") == 0)
+		readers[n_readers++] = "--schedule";
+	if (a->sched_args.bounds != NULL &&
+	    strcmp(a->sched_args.bounds, "-") == 0)
+		readers[n_readers++] = "--bounds";
+	if (strcmp(a->cfg.data.spec, "csv:-") == 0)
+		readers[n_readers++] = "--data";
+	if (n_readers > 1) {
+		tool_warn("%s and %s both read standard input", readers[0],
+		    readers[1]);
+		return -1;
+	}
+	for (int i = 0; i < 4; i++)
+		if (tool_output_is_input(out_opt[i], outs[i],
+		    "the file of --schedule", a->schedule) ||
+		    tool_output_is_input(out_opt[i], outs[i],
+		    "the file of --model", a->cfg.model_name) ||
+		    (i < 3 && tool_output_is_input(out_opt[i], outs[i],
+		    "the file of --resume", a->resume)))
+			return -1;
+	return 0;
+}
+
 /* Each output in a file of its own: two options naming the same file
  * would have one replace the other. */
 static int
@@ -883,38 +917,8 @@ main(int argc, char **argv)
 		return model_info(&a);
 	if (distinct_outputs(&a) < 0)
 		return tool_fail(EXIT_USAGE);
-	{
-		const char *out_opt[] = { "-o", "--summary", "--save",
-		    "--checkpoint" };
-		const char *outs[] = { a.output, a.summary, a.save,
-		    a.checkpoint };
-
-		const char *readers[3];
-		int n_readers = 0;
-
-		/* Standard input can feed one of them. */
-		if (a.schedule != NULL && strcmp(a.schedule, "-") == 0)
-			readers[n_readers++] = "--schedule";
-		if (a.sched_args.bounds != NULL &&
-		    strcmp(a.sched_args.bounds, "-") == 0)
-			readers[n_readers++] = "--bounds";
-		if (strcmp(a.cfg.data.spec, "csv:-") == 0)
-			readers[n_readers++] = "--data";
-		if (n_readers > 1) {
-			tool_warn("%s and %s both read standard input",
-			    readers[0], readers[1]);
-			return EXIT_USAGE;
-		}
-		/* A checkpoint resumed from is the one to go on with. */
-		for (int i = 0; i < 4; i++)
-			if (tool_output_is_input(out_opt[i], outs[i],
-			    "the file of --schedule", a.schedule) ||
-			    tool_output_is_input(out_opt[i], outs[i],
-			    "the file of --model", a.cfg.model_name) ||
-			    (i < 3 && tool_output_is_input(out_opt[i],
-			    outs[i], "the file of --resume", a.resume)))
-				return EXIT_USAGE;
-	}
+	if (inputs_apart(&a) < 0)
+		return EXIT_USAGE;
 	if (a.force && a.resume == NULL && a.checkpoint == NULL) {
 		tool_warn("--force: applies to --resume and --checkpoint only");
 		return EXIT_USAGE;
